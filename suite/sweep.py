@@ -1,0 +1,118 @@
+"""Presets and sweep expansion: (tasks × model variants × hidden sizes × seeds) → RunConfigs."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import ConfigError, ModelConfig, RunConfig, replace
+from .tasks import TASKS, check_run_config, load_builtin_tasks
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A point in model space the sweep visits (before task-specific sizing)."""
+
+    arch: str
+    layers: int = 1
+    residual: bool = False
+    bidirectional: bool = False
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    size: str  # the size tasks scale themselves to: smoke | quick | standard | paper
+    description: str
+    variants: tuple[Variant, ...]
+    seeds: tuple[int, ...]
+    tasks: tuple[str, ...] | None = None  # None = every registered task
+
+
+PRESETS = {p.name: p for p in [
+    Preset("smoke", "smoke", "tiny models, a few steps: checks the pipeline end to end (< 60 s)",
+           (Variant("rnn_tanh"), Variant("lstm")), (0,), ("grammar_lm",)),
+    Preset("quick", "quick", "every task; rnn_tanh, lstm, gru, 2-layer lstm; 1 seed (< 10 min on 2 cores)",
+           (Variant("rnn_tanh"), Variant("lstm"), Variant("gru"), Variant("lstm", layers=2)), (0,)),
+    Preset("standard", "standard", "every task and architecture, stacks with/without skips; 3 seeds "
+           "(< 90 min on 2 cores)",
+           (Variant("rnn_tanh"), Variant("rnn_relu"), Variant("lstm"), Variant("gru"),
+            Variant("lstm", layers=2), Variant("lstm", layers=2, residual=True)), (0, 1, 2)),
+    Preset("paper", "paper", "larger models, 5 seeds, every architecture and depth: for a GPU or a cluster",
+           (Variant("rnn_tanh"), Variant("rnn_relu"), Variant("lstm"), Variant("gru"),
+            Variant("lstm", layers=2), Variant("lstm", layers=4, residual=True),
+            Variant("gru", layers=2)), (0, 1, 2, 3, 4)),
+]}
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Command-line overrides of a preset; None leaves the preset's choice."""
+
+    tasks: tuple[str, ...] | None = None
+    archs: tuple[str, ...] | None = None
+    layers: tuple[int, ...] | None = None
+    hidden: tuple[int, ...] | None = None
+    seeds: tuple[int, ...] | None = None
+    steps: int | None = None
+    residual: bool | None = None
+    bidirectional: bool | None = None
+    device: str = "cpu"
+    options: dict[str, Any] = field(default_factory=dict)  # task options, applied where a task has them
+
+
+def expand(preset: Preset, over: Overrides) -> list[RunConfig]:
+    """Every run of the sweep, validated; raises ConfigError for names or combinations that cannot run."""
+    load_builtin_tasks()
+    task_names = over.tasks or preset.tasks or tuple(sorted(TASKS))
+    for name in task_names:
+        if name not in TASKS:
+            raise ConfigError(f"unknown task '{name}'; valid: {', '.join(sorted(TASKS))}")
+    _check_options(task_names, over.options)
+    configs: list[RunConfig] = []
+    for name in task_names:
+        configs.extend(_expand_task(name, preset, over))
+    if not configs:
+        raise ConfigError("the sweep is empty: no task accepts the requested models "
+                          "(bidirectional models only run on classify/tag tasks)")
+    return configs
+
+
+def _variants(preset: Preset, over: Overrides) -> list[Variant]:
+    if over.archs is None and over.layers is None and over.residual is None and over.bidirectional is None:
+        return list(preset.variants)
+    archs = over.archs or tuple(dict.fromkeys(v.arch for v in preset.variants))
+    layers = over.layers or (1,)
+    return [Variant(a, n, bool(over.residual), bool(over.bidirectional)) for a in archs for n in layers]
+
+
+def _expand_task(name: str, preset: Preset, over: Overrides) -> list[RunConfig]:
+    task = TASKS[name]
+    settings = task.settings(preset.size)
+    explicit_bidirectional = bool(over.bidirectional)
+    configs = []
+    for v in _variants(preset, over):
+        if v.bidirectional and task.objective == "lm":
+            if explicit_bidirectional and over.tasks:
+                raise ConfigError(f"task '{name}' is a language model and cannot take a bidirectional model "
+                                  "(the backward direction sees the future); drop --bidirectional")
+            continue  # preset-level bidirectional variants only visit tasks that allow them
+        for hidden in over.hidden or (settings.model.get("hidden", ModelConfig.hidden),):
+            base = ModelConfig(**{**settings.model, "arch": v.arch, "layers": v.layers, "hidden": hidden,
+                                  "residual": v.residual, "bidirectional": v.bidirectional})
+            for variant in task.variants(base, preset.size):
+                model = replace(base, **variant.get("model", {}))
+                train = replace(settings.train, **variant.get("train", {}), steps=over.steps)
+                options = {**task.default_options, **settings.options, **variant.get("options", {}),
+                           **{k: v for k, v in over.options.items() if k in task.default_options}}
+                for seed in over.seeds or preset.seeds:
+                    cfg = RunConfig(name, model, train, seed, options, over.device)
+                    check_run_config(cfg)
+                    configs.append(cfg)
+    return configs
+
+
+def _check_options(task_names, options: dict[str, Any]) -> None:
+    known = {k for n in task_names for k in TASKS[n].default_options}
+    for key in options:
+        if key not in known:
+            raise ConfigError(f"no selected task has option '{key}'; valid: {', '.join(sorted(known)) or 'none'}")

@@ -1,0 +1,1 @@
+"""Task modules: each file defines one or more tasks and registers them with `@register_task`."""
