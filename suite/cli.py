@@ -64,8 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden", type=_ints, help="comma-separated hidden sizes (default: each task's)")
     p.add_argument("--seeds", type=_ints, help="comma-separated seeds, e.g. 0,1,2 (default: the preset's)")
     p.add_argument("--steps", type=int, help="training steps per run (default: each task's for the preset)")
-    p.add_argument("--residual", action="store_true", default=None,
-                   help="residual skip connections between stacked layers")
+    p.add_argument("--skip", help="skip connections between stacked layers: none, residual, highway")
     p.add_argument("--bidirectional", action="store_true", default=None,
                    help="bidirectional models (classification/tagging tasks only)")
     p.add_argument("--option", type=_option, action="append", default=[], metavar="KEY=VALUE",
@@ -98,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.workers is not None and args.workers <= 0:
         parser.error(f"--workers must be positive (got {args.workers})")
     over = Overrides(tasks=args.tasks, archs=args.archs, layers=args.layers, hidden=args.hidden,
-                     seeds=args.seeds, steps=args.steps, residual=args.residual,
+                     seeds=args.seeds, steps=args.steps, skip=args.skip,
                      bidirectional=args.bidirectional, device=args.device, options=dict(args.option))
     try:
         configs = expand(PRESETS[args.preset], over)

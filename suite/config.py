@@ -15,6 +15,9 @@ class ConfigError(ValueError):
     """A configuration a user asked for that cannot be run (bad name, impossible combination)."""
 
 
+SKIP_ABBREVIATIONS = {"residual": "res", "highway": "hwy"}
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     arch: str = "lstm"
@@ -22,7 +25,7 @@ class ModelConfig:
     hidden: int = 128
     embed: int = 0  # 0 means "same as hidden"
     dropout: float = 0.0
-    residual: bool = False  # x + f(x) between stacked layers (where widths match)
+    skip: str = "none"  # between stacked layers: none | residual (x + f(x)) | highway (gated)
     tie_weights: bool = False  # share embedding and output matrices (needs embed == hidden)
     bidirectional: bool = False  # only for tasks whose objective is not language modelling
     forget_bias: float | None = None  # LSTM: total forget-gate bias; None keeps torch's init
@@ -39,8 +42,8 @@ class ModelConfig:
         name = ("bi-" if self.bidirectional else "") + self.arch
         if self.layers > 1:
             name += f"×{self.layers}"
-        if self.residual and self.layers > 1:
-            name += "+res"
+        if self.skip != "none" and self.layers > 1:
+            name += "+" + SKIP_ABBREVIATIONS[self.skip]
         return name
 
 

@@ -17,6 +17,7 @@ from .config import ConfigError, ModelConfig
 
 OBJECTIVES = ("lm", "classify", "tag")
 INITS = ("default", "orthogonal", "identity")
+SKIPS = ("none", "residual", "highway")
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 
 ModelBuilder = Callable[[ModelConfig, int, str, int], nn.Module]
@@ -189,7 +190,7 @@ def _add_to_h(state, delta):
 
 
 class RecurrentModel(nn.Module):
-    """Embedding → stacked recurrent layers (optional residual skips) → head for the objective."""
+    """Embedding → stacked recurrent layers (optional residual/highway skips) → head for the objective."""
 
     def __init__(self, cfg: ModelConfig, vocab_size: int, objective: str, num_outputs: int,
                  make_layer: Callable[[int, int, bool], nn.Module]):
@@ -201,6 +202,8 @@ class RecurrentModel(nn.Module):
             make_layer(cfg.embed_size if i == 0 else width, cfg.hidden, cfg.bidirectional)
             for i in range(cfg.layers))
         self.drop = nn.Dropout(cfg.dropout)
+        if cfg.skip == "highway":  # one transform gate per layer above the first
+            self.gates = nn.ModuleList(nn.Linear(width, width) for _ in range(cfg.layers - 1))
         self.head = nn.Linear(width, num_outputs)
         if cfg.tie_weights:
             self.head.weight = self.embedding.weight
@@ -234,8 +237,11 @@ class RecurrentModel(nn.Module):
         return self._head(x, None), new_state, trace
 
     def _combine(self, i, x, y):
-        if self.cfg.residual and i > 0:
+        if i > 0 and self.cfg.skip == "residual":
             y = y + x  # identity skip: gradient reaches lower layers undiminished
+        elif i > 0 and self.cfg.skip == "highway":
+            gate = torch.sigmoid(self.gates[i - 1](x))  # Srivastava et al. 2015: learned carry
+            y = gate * y + (1 - gate) * x
         return self.drop(y)
 
     def _head(self, x, lengths):
@@ -346,6 +352,8 @@ def validate_model_config(cfg: ModelConfig, objective: str) -> None:
     if cfg.tie_weights and (objective != "lm" or cfg.embed_size != cfg.hidden):
         raise ConfigError("tie_weights needs a language model with embed == hidden "
                           f"(got objective={objective}, embed={cfg.embed_size}, hidden={cfg.hidden})")
+    if cfg.skip not in SKIPS:
+        raise ConfigError(f"unknown skip '{cfg.skip}'; valid: {', '.join(SKIPS)}")
     if cfg.init not in INITS:
         raise ConfigError(f"unknown init '{cfg.init}'; valid: {', '.join(INITS)}")
     custom = cfg.init != "default" or cfg.spectral_radius is not None or cfg.forget_bias is not None

@@ -38,9 +38,7 @@ def write_outputs(out_dir: Path, records: list[dict] | None, command: str, prese
     if summary.empty:
         return "no finished runs to summarise"
     write_table(summary, "summary", out_dir)
-    for name, task in sorted(TASKS.items()):
-        task_records = [r for r in finished if r["config"]["task"] == name]
-        if task_records:
-            for table_name, table in task.tables(task_records).items():
-                write_table(table, table_name, out_dir)
+    for task in TASKS.values():
+        for table_name, table in task.tables(finished).items():
+            write_table(table, table_name, out_dir)
     return to_markdown(summary)

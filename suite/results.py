@@ -81,7 +81,7 @@ def flatten(record: dict) -> dict:
     model = cfg["model"]
     row = {"run_id": record["run_id"], "task": cfg["task"], "model": record.get("label", model["arch"]),
            "arch": model["arch"], "layers": model["layers"], "hidden": model["hidden"],
-           "residual": model["residual"], "bidirectional": model["bidirectional"],
+           "skip": model["skip"], "bidirectional": model["bidirectional"],
            "seed": cfg["seed"], "status": record["status"], "parameters": record.get("parameters"),
            "tokens_per_second": record.get("tokens_per_second"), "wall_seconds": record.get("wall_seconds")}
     for key, value in (record.get("metrics") or {}).items():

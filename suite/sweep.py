@@ -14,7 +14,7 @@ class Variant:
 
     arch: str
     layers: int = 1
-    residual: bool = False
+    skip: str = "none"
     bidirectional: bool = False
 
 
@@ -36,10 +36,10 @@ PRESETS = {p.name: p for p in [
     Preset("standard", "standard", "every task and architecture, stacks with/without skips; 3 seeds "
            "(< 90 min on 2 cores)",
            (Variant("rnn_tanh"), Variant("rnn_relu"), Variant("lstm"), Variant("gru"),
-            Variant("lstm", layers=2), Variant("lstm", layers=2, residual=True)), (0, 1, 2)),
+            Variant("lstm", layers=2), Variant("lstm", layers=2, skip="residual")), (0, 1, 2)),
     Preset("paper", "paper", "larger models, 5 seeds, every architecture and depth: for a GPU or a cluster",
            (Variant("rnn_tanh"), Variant("rnn_relu"), Variant("lstm"), Variant("gru"),
-            Variant("lstm", layers=2), Variant("lstm", layers=4, residual=True),
+            Variant("lstm", layers=2), Variant("lstm", layers=4, skip="residual"),
             Variant("gru", layers=2)), (0, 1, 2, 3, 4)),
 ]}
 
@@ -54,7 +54,7 @@ class Overrides:
     hidden: tuple[int, ...] | None = None
     seeds: tuple[int, ...] | None = None
     steps: int | None = None
-    residual: bool | None = None
+    skip: str | None = None
     bidirectional: bool | None = None
     device: str = "cpu"
     options: dict[str, Any] = field(default_factory=dict)  # task options, applied where a task has them
@@ -78,11 +78,11 @@ def expand(preset: Preset, over: Overrides) -> list[RunConfig]:
 
 
 def _variants(preset: Preset, over: Overrides) -> list[Variant]:
-    if over.archs is None and over.layers is None and over.residual is None and over.bidirectional is None:
+    if over.archs is None and over.layers is None and over.skip is None and over.bidirectional is None:
         return list(preset.variants)
     archs = over.archs or tuple(dict.fromkeys(v.arch for v in preset.variants))
     layers = over.layers or (1,)
-    return [Variant(a, n, bool(over.residual), bool(over.bidirectional)) for a in archs for n in layers]
+    return [Variant(a, n, over.skip or "none", bool(over.bidirectional)) for a in archs for n in layers]
 
 
 def _expand_task(name: str, preset: Preset, over: Overrides) -> list[RunConfig]:
@@ -98,7 +98,7 @@ def _expand_task(name: str, preset: Preset, over: Overrides) -> list[RunConfig]:
             continue  # preset-level bidirectional variants only visit tasks that allow them
         for hidden in over.hidden or (settings.model.get("hidden", ModelConfig.hidden),):
             base = ModelConfig(**{**settings.model, "arch": v.arch, "layers": v.layers, "hidden": hidden,
-                                  "residual": v.residual, "bidirectional": v.bidirectional})
+                                  "skip": v.skip, "bidirectional": v.bidirectional})
             for variant in task.variants(base, preset.size):
                 model = replace(base, **variant.get("model", {}))
                 train = replace(settings.train, **variant.get("train", {}), steps=over.steps)

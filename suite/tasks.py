@@ -86,7 +86,8 @@ class Task:
         metrics = self.evaluate(model, data, cfg) if training.status == "ok" else {}
         return RunOutcome(training, metrics, count_parameters(model))
 
-    # ----- report hooks: derived from run records only, so `run_suite.py report` needs no training
+    # ----- report hooks: derived from run records only, so `run_suite.py report` needs no training.
+    # `records` holds every finished record of the sweep (all tasks): filter to the tasks you need.
     def tables(self, records: list[dict]) -> dict[str, pd.DataFrame]:
         return {}
 

@@ -9,6 +9,7 @@ import torch
 
 from suite.config import RunConfig, TrainConfig
 from suite.data import StreamBatcher, Vocab
+from suite.results import summarise
 from suite.grammar import generate
 from suite.tasks import Task, TaskData, TaskSettings, register_task
 from suite.train import evaluate_loss
@@ -62,8 +63,10 @@ class GrammarLM(Task):
                 "valid_ppl": math.exp(valid_loss), "unigram_ppl": data.extra["unigram_ppl"]}
 
     def tables(self, records: list[dict]) -> dict[str, pd.DataFrame]:
-        from suite.results import summarise
-        return {"grammar_lm_perplexity": summarise(records, ["test_ppl", "valid_ppl", "unigram_ppl"])}
+        mine = [r for r in records if r["config"]["task"] == self.name]
+        if not mine:
+            return {}
+        return {"grammar_lm_perplexity": summarise(mine, ["test_ppl", "valid_ppl", "unigram_ppl"])}
 
 
 def unigram_perplexity(train: torch.Tensor, test: torch.Tensor, vocab_size: int) -> float:
