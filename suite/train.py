@@ -139,13 +139,14 @@ def fit(model: nn.Module, train: Batcher, valid: Batcher | None, cfg: TrainConfi
             break
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = float(torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None]))
+        total_norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
+        grad_norm = float(total_norm)
         if not math.isfinite(grad_norm):
             _mark_diverged(result, step, "gradient")
             break
         if cfg.clip is not None and grad_norm >= cfg.clip:
             # Pascanu et al. (2013) norm clipping: g ← threshold/‖g‖ · g.
-            torch.nn.utils.clip_grads_with_norm_(params, cfg.clip, grad_norm)
+            torch.nn.utils.clip_grads_with_norm_(params, cfg.clip, total_norm)
             result.clipped_steps += 1
         optimizer.step()
         result.steps = step + 1
