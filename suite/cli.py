@@ -12,6 +12,7 @@ from typing import Sequence
 from .config import ConfigError
 from .models import ARCHITECTURES
 from .report import write_outputs
+from .results import cached_record
 from .runner import import_plugins, plan_execution, run_sweep
 from .sweep import PRESETS, Overrides, expand
 from .tasks import load_builtin_tasks
@@ -69,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bidirectional models (classification/tagging tasks only)")
     p.add_argument("--option", type=_option, action="append", default=[], metavar="KEY=VALUE",
                    help="task option for every selected task that has it (repeatable)")
+    p.add_argument("--corpus", metavar="FOLDER_OR_HUB_NAME",
+                   help="natural-text corpus for text tasks: a folder with train/valid/test files or a "
+                        "hub name such as wikitext:wikitext-2-raw-v1 (same as --option corpus=…)")
     p.add_argument("--out", type=Path, default=Path("results"), help="output folder (runs/, tables/, plots/)")
     p.add_argument("--workers", type=int, help="parallel worker processes (default: one per core on CPU, "
                                                "1 on CUDA); threads per worker = cores / workers")
@@ -98,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--workers must be positive (got {args.workers})")
     over = Overrides(tasks=args.tasks, archs=args.archs, layers=args.layers, hidden=args.hidden,
                      seeds=args.seeds, steps=args.steps, skip=args.skip,
-                     bidirectional=args.bidirectional, device=args.device, options=dict(args.option))
+                     bidirectional=args.bidirectional, device=args.device, options=_options(args))
     try:
         configs = expand(PRESETS[args.preset], over)
     except ConfigError as exc:
@@ -113,7 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = (lambda *a: None) if args.quiet else print
     started = time.perf_counter()
     if args.command == "report":
-        records = None  # every cached run under --out
+        records = [r for r in (cached_record(args.out, c.run_id) for c in configs) if r is not None]
+        log(f"{len(records)} of {len(configs)} runs of this sweep are cached under {args.out}")
     else:
         execution = plan_execution(args.workers, args.device, args.plugin, progress=sys.stderr.isatty())
         records = run_sweep(configs, args.out, execution, log=log)
@@ -122,6 +127,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(summary)
     log(f"done in {time.perf_counter() - started:.1f}s; tables in {args.out / 'tables'}")
     return 0
+
+
+def _options(args: argparse.Namespace) -> dict[str, object]:
+    """--option KEY=VALUE pairs, with --corpus as sugar for corpus=…"""
+    options = dict(args.option)
+    if args.corpus is not None:
+        options["corpus"] = args.corpus
+    return options
 
 
 def unwritable(out: Path) -> str | None:

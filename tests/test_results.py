@@ -1,0 +1,54 @@
+"""Run records on disk and the tables derived from them."""
+import json
+import math
+
+import pytest
+
+from suite.config import ModelConfig, RunConfig
+from suite.results import cached_record, record_path, summarise, to_markdown, write_json_atomic
+from suite.stats import t_critical_95
+
+
+def record(arch="lstm", seed=0, status="ok", **metrics):
+    cfg = RunConfig("grammar_lm", ModelConfig(arch=arch), seed=seed)
+    return {"run_id": cfg.run_id, "label": cfg.model.label, "config": cfg.to_dict(), "status": status,
+            "metrics": metrics}
+
+
+def test_run_id_is_a_hash_of_the_full_config():
+    a, b = RunConfig("grammar_lm", seed=0), RunConfig("grammar_lm", seed=0)
+    assert a.run_id == b.run_id
+    assert a.run_id != RunConfig("grammar_lm", seed=1).run_id
+    assert a.run_id != RunConfig("grammar_lm", options={"x": 1}).run_id
+    assert RunConfig.from_dict(json.loads(json.dumps(a.to_dict()))).run_id == a.run_id
+
+
+def test_atomic_write_leaves_no_partial_file_on_failure(tmp_path):
+    path = tmp_path / "runs" / "x.json"
+    write_json_atomic(path, {"a": 1})
+    with pytest.raises(TypeError):
+        write_json_atomic(path, {"a": object()})
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert [p.name for p in path.parent.iterdir()] == ["x.json"]
+
+
+def test_only_finished_runs_count_as_cached(tmp_path):
+    for status in ("ok", "diverged", "failed"):
+        r = record(status=status, seed={"ok": 0, "diverged": 1, "failed": 2}[status])
+        write_json_atomic(record_path(tmp_path, r["run_id"]), r)
+        assert (cached_record(tmp_path, r["run_id"]) is not None) == (status != "failed")
+    record_path(tmp_path, "broken").write_text("{half a fi")
+    assert cached_record(tmp_path, "broken") is None
+
+
+def test_summarise_gives_t_intervals_over_seeds_and_counts_divergence():
+    records = [record(seed=s, test_ppl=v) for s, v in enumerate([10.0, 12.0, 14.0])]
+    records.append(record(seed=3, status="diverged"))
+    records.append(record("gru", seed=0, test_ppl=9.0))
+    table = summarise(records, ["test_ppl"]).set_index("model")
+    assert table.loc["lstm", "test_ppl"] == 12.0
+    assert table.loc["lstm", "test_ppl_high"] - 12.0 == pytest.approx(t_critical_95(2) * 2 / math.sqrt(3))
+    assert table.loc["lstm", "runs"] == 4 and table.loc["lstm", "diverged"] == 1
+    assert math.isnan(table.loc["gru", "test_ppl_low"])
+    md = to_markdown(table.reset_index())
+    assert "12 [" in md and "| 9 " in md
