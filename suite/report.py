@@ -44,11 +44,13 @@ def write_outputs(out_dir: Path, records: list[dict], command: str, preset: str,
     for r in records:
         if r.get("status") == "failed":
             log(f"failed run {r['run_id']} ({r['config']['task']}, {r.get('label')}): {r.get('error')}")
+    if not finished:
+        return "no finished runs to report"
     summary = summary_table(finished)
-    if summary.empty:
-        return "no finished runs to summarise"
-    write_table(summary, "summary", out_dir)
+    if not summary.empty:
+        write_table(summary, "summary", out_dir)
     sections, claims = [], []
+    (out_dir / "plots").mkdir(parents=True, exist_ok=True)
     for name, task in sorted(TASKS.items()):
         tables = task.tables(finished)
         for table_name, table in tables.items():
@@ -60,7 +62,7 @@ def write_outputs(out_dir: Path, records: list[dict], command: str, preset: str,
     report = render_report(summary, claims, sections, records, command, preset)
     write_text_atomic(out_dir / "REPORT.md", report)
     log(f"report: {out_dir / 'REPORT.md'}")
-    return to_markdown(summary)
+    return to_markdown(summary) if not summary.empty else "no headline metrics: see REPORT.md"
 
 
 def task_section(task, tables: dict[str, pd.DataFrame], plots: list[Path], out_dir: Path) -> str:
@@ -122,7 +124,7 @@ def render_report(summary: pd.DataFrame, claims: list[Claim], sections: list[str
         f"Each claim is judged by the rule in its row, from 95 % confidence intervals over seeds ({tally}).",
         "", claims_table(claims), "",
         "## Summary", "", "Headline metric of each task per model: mean [95 % CI over seeds].", "",
-        to_markdown(summary), "",
+        to_markdown(summary) if not summary.empty else "_No task in this sweep has headline metrics._", "",
         *sections, "",
         "## Provenance", "", provenance(records, command, preset), "",
     ])
