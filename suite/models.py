@@ -31,6 +31,7 @@ class Architecture:
     recurrent: bool = True  # has a hidden state and a step_by_step path
     fused: bool = True  # trains on torch's fused kernels
     tunable_init: bool = True  # honours init / spectral_radius / forget_bias
+    check: Callable[[ModelConfig], None] | None = None  # extra validation: raises ConfigError
 
 
 ARCHITECTURES: dict[str, Architecture] = {}
@@ -361,6 +362,8 @@ def validate_model_config(cfg: ModelConfig, objective: str) -> None:
         raise ConfigError(f"architecture '{cfg.arch}' does not support init/spectral_radius/forget_bias")
     if cfg.spectral_radius is not None and cfg.spectral_radius <= 0:
         raise ConfigError(f"spectral_radius must be positive (got {cfg.spectral_radius})")
+    if arch.check is not None:
+        arch.check(cfg)
 
 
 def build_model(cfg: ModelConfig, vocab_size: int, objective: str = "lm", num_outputs: int | None = None) -> nn.Module:
@@ -374,3 +377,6 @@ def build_model(cfg: ModelConfig, vocab_size: int, objective: str = "lm", num_ou
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())  # tied weights are counted once by parameters()
+
+
+from . import transformer  # noqa: E402,F401  (registers the Transformer reference)

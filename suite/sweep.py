@@ -1,6 +1,8 @@
 """Presets and sweep expansion: (tasks × model variants × hidden sizes × seeds) → RunConfigs."""
 from __future__ import annotations
 
+import functools
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,9 +108,21 @@ def _expand_task(name: str, preset: Preset, over: Overrides) -> list[RunConfig]:
                            **{k: v for k, v in over.options.items() if k in task.default_options}}
                 for seed in over.seeds or preset.seeds:
                     cfg = RunConfig(name, model, train, seed, options, over.device)
+                    reason = task.skip_reason(cfg)
+                    if reason and over.tasks:
+                        raise ConfigError(reason)
+                    if reason:
+                        _notice(f"skipping {name}: {reason}")
+                        continue
                     check_run_config(cfg)
                     configs.append(cfg)
     return configs
+
+
+@functools.lru_cache(maxsize=None)
+def _notice(message: str) -> None:
+    """Print a skip notice once per process, however many configs it covers."""
+    print(message, file=sys.stderr, flush=True)
 
 
 def _check_options(task_names, options: dict[str, Any]) -> None:

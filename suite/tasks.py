@@ -71,6 +71,11 @@ class Task:
     def validate(self, cfg: RunConfig) -> None:
         """Raise ConfigError when this task cannot run `cfg`."""
 
+    def skip_reason(self, cfg: RunConfig) -> str | None:
+        """One line saying why a preset sweep leaves `cfg` out (e.g. no corpus given), or None to run it.
+        A task the user names explicitly is not skipped: the reason becomes a ConfigError instead."""
+        return None
+
     def prepare(self, cfg: RunConfig) -> TaskData:
         raise NotImplementedError
 
