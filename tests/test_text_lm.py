@@ -1,0 +1,232 @@
+"""The natural-text LM task: perplexity per token and per word, skipping without a corpus, tables."""
+import math
+
+import pytest
+import torch
+
+from suite import sweep
+from suite.cli import main
+from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.grammar import generate
+from suite.tasks import get_task
+from tasks.text_lm import (first_words, init_output_layers, per_word_loss, score_testset, time_to_target,
+                           unigram_perplexity, with_common_target)
+
+TASK = get_task("text_lm")
+
+
+@pytest.fixture(autouse=True)
+def _private_caches(tmp_path_factory, monkeypatch):
+    cache = tmp_path_factory.getbasetemp() / "caches"
+    monkeypatch.setenv("RECENCY_BENCH_CACHE", str(cache / "suite"))
+    monkeypatch.setattr("tasks.text_lm.load_corpus",
+                        lambda spec, cache_dir=None: _load(spec, cache / "hf"))
+
+
+def _load(spec, cache_dir):
+    from suite.corpora import load_corpus
+    return load_corpus(spec, cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """A small English-like corpus written by the test: train/valid/test from different seeds."""
+    root = tmp_path_factory.mktemp("corpus")
+    for split, (n, seed) in {"train": (800, 0), "valid": (80, 1), "test": (80, 2)}.items():
+        lines = [" " + " ".join(s.tokens) + " " for s in generate(n, seed=seed)]
+        (root / f"{split}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def config(folder, seed=0, **options) -> RunConfig:
+    return RunConfig("text_lm", ModelConfig(arch="lstm", hidden=16),
+                     TrainConfig(optimizer="sgd", lr=20.0, clip=0.25, batch_size=4, bptt=12, steps=12,
+                                 eval_every=6, eval_batches=3),
+                     seed, {**TASK.default_options, "corpus": str(folder), "eval_batch_size": 2, **options})
+
+
+class Uniform(torch.nn.Module):
+    """Every next token equally likely: perplexity per token is exactly the vocabulary size."""
+
+    def __init__(self, vocab_size):
+        super().__init__()
+        self.vocab_size = vocab_size
+
+    def forward(self, tokens, state=None, lengths=None):
+        return torch.zeros(*tokens.shape, self.vocab_size), None
+
+
+def test_uniform_model_has_vocabulary_size_perplexity_per_token_and_per_word(folder):
+    cfg = config(folder, eval_batch_size=1)
+    data = TASK.prepare(cfg)
+    v = len(data.vocab)
+    metrics = TASK.evaluate(Uniform(v), data, cfg)
+    assert metrics["test_ppl"] == pytest.approx(v, rel=1e-5)
+    assert metrics["test_ppl_word"] == pytest.approx(v, rel=1e-5)  # word-level: a token is a word
+
+
+def test_per_word_perplexity_for_subwords_normalises_by_words_in_the_text(folder):
+    cfg = config(folder, tokenizer="bpe", vocab_size=60, eval_batch_size=1)
+    data = TASK.prepare(cfg)
+    tok, v = data.extra["tokenizer"], len(data.vocab)
+    metrics = TASK.evaluate(Uniform(v), data, cfg)
+    lines = (folder / "test.txt").read_text().splitlines()
+    words = sum(len(line.split()) + 1 for line in lines)  # counted from the file, not the tokenizer
+    pieces = sum(len(tok.processor.encode(line)) + 1 for line in lines)
+    first_word_is_one_piece = len(tok.processor.encode(lines[0].split()[0])) == 1
+    # One stream column: every token but the first is a target; a word counts when its last piece is.
+    scored_words = words - first_word_is_one_piece
+    assert metrics["test_ppl"] == pytest.approx(v, rel=1e-5)
+    assert math.log(metrics["test_ppl_word"]) == pytest.approx((pieces - 1) * math.log(v) / scored_words, rel=1e-5)
+    assert metrics["tokens_per_word"] == pytest.approx(pieces / words)
+
+
+def test_per_word_loss_on_a_hand_made_stream():
+    from suite.data import StreamBatcher
+    ids = torch.arange(9)
+    batcher = StreamBatcher(ids, batch_size=2, bptt=3)  # scores ids[1:9]: 8 targets
+    ends = torch.tensor([1, 0, 1, 0, 0, 1, 1, 0, 1])  # word ends among ids[1:9]: 4
+    assert per_word_loss(0.5, batcher, ends) == pytest.approx(0.5 * 8 / 4)
+
+
+def test_run_trains_reports_every_metric_and_repeats_exactly(folder):
+    first = TASK.run(config(folder, target_ppl=1e6))
+    second = TASK.run(config(folder, target_ppl=1e6))
+    m = first.metrics
+    timing = ("seconds_to_target",)  # wall-clock: the one metric that may differ between repeats
+    assert first.training.status == "ok"
+    assert {k: v for k, v in m.items() if k not in timing} == {k: v for k, v in second.metrics.items()
+                                                                  if k not in timing}
+    assert m["test_ppl"] == pytest.approx(m["test_ppl_word"])
+    assert 1 < m["valid_ppl"] < m["vocab_size"]  # learnt something beyond uniform in 12 steps
+    assert m["steps_to_target"] == 6 and m["seconds_to_target"] > 0  # first validation already ≤ 1e6
+    assert second.extra["corpus"]["tokenizer_cache_hit"] is True  # the first run fitted or reused it
+    assert second.extra["corpus"]["corpus_cache_hit"] is True
+    assert TASK.run(config(folder, seed=1)).metrics != m
+
+
+def test_init_range_sets_embedding_and_output_like_pytorch_examples():
+    from suite.models import build_model
+    model = build_model(ModelConfig(arch="gru", hidden=8), 50)
+    init_output_layers(model, 0.1)
+    for w in (model.embedding.weight, model.head.weight):
+        assert w.abs().max() <= 0.1 and w.std() > 0.04  # U(−0.1, 0.1) has std 0.0577
+    assert torch.equal(model.head.bias, torch.zeros(50))
+
+
+def test_first_words_takes_whole_lines_until_the_budget_is_reached():
+    lines = ["a b", "", "c d e", "f"]
+    assert first_words(lines, 0) == lines
+    assert first_words(lines, 3) == ["a b"]  # 2 words + <eos>
+    assert first_words(lines, 4) == ["a b", ""]
+    assert first_words(lines, 5) == ["a b", "", "c d e"]
+
+
+def test_time_to_target_reads_the_first_validation_at_or_below_it():
+    curve = [{"step": 10, "train_loss": 5.0}, {"step": 20, "valid_loss": math.log(300)},
+             {"step": 40, "valid_loss": math.log(150)}, {"step": 60, "valid_loss": math.log(120)}]
+    assert time_to_target(curve, 150.0, train_seconds=30.0, steps=60) == (40, 20.0)
+    assert time_to_target(curve, 100.0, train_seconds=30.0, steps=60) == (None, None)
+
+
+def test_unigram_perplexity_closed_form():
+    train, test = torch.tensor([0, 0, 1]), torch.tensor([0, 1])
+    # add-one over 3 types: P(0) = 3/6, P(1) = 2/6
+    assert unigram_perplexity(train, test, 3) == pytest.approx(math.exp(-(math.log(3 / 6) + math.log(2 / 6)) / 2))
+
+
+def record(label, seed, ppls, seconds, corpus="c", status="ok"):
+    steps = 10 * len(ppls)
+    return {"run_id": f"{label}{seed}{corpus}", "label": label, "status": status, "parameters": 100,
+            "tokens_per_second": 1000.0, "wall_seconds": 5.0,
+            "config": {"task": "text_lm", "seed": seed,
+                       "model": {"arch": label, "layers": 1, "hidden": 8, "skip": "none", "bidirectional": False},
+                       "options": {"corpus": corpus, "tokenizer": "word", "vocab_size": 0, "max_train_words": 0}},
+            "metrics": {"valid_ppl": ppls[-1], "test_ppl": ppls[-1], "valid_ppl_word": ppls[-1],
+                        "test_ppl_word": ppls[-1]},
+            "training": {"steps": steps, "train_seconds": seconds,
+                         "curve": [{"step": 10 * (i + 1), "valid_loss": math.log(p)} for i, p in enumerate(ppls)]}}
+
+
+def test_common_target_is_the_weakest_runs_best_perplexity():
+    runs = [record("lstm", 0, [400, 200, 100], 30.0), record("rnn_tanh", 0, [500, 300, 250], 3.0),
+            record("gru", 0, [900, 800], 10.0, status="diverged")]
+    out = {r["label"]: r["metrics"] for r in with_common_target(runs)}
+    assert out["lstm"]["common_target_ppl"] == pytest.approx(250)
+    assert out["lstm"]["seconds_to_common_target"] == pytest.approx(20.0)  # step 20 of 30 at 1 s/step
+    assert out["rnn_tanh"]["seconds_to_common_target"] == pytest.approx(3.0)
+
+
+def test_table_keeps_corpora_apart_and_averages_seeds():
+    runs = [record("lstm", 0, [100], 1.0), record("lstm", 1, [120], 1.0), record("lstm", 0, [50], 1.0, corpus="d")]
+    table = TASK.tables(runs)["text_lm_perplexity"]
+    assert list(zip(table["corpus"], table["runs"], table["test_ppl"])) == [("c", 2, 110.0), ("d", 1, 50.0)]
+
+
+def test_no_corpus_skips_the_task_in_a_preset_with_one_notice(capsys):
+    sweep._notice.cache_clear()
+    configs = sweep.expand(sweep.PRESETS["quick"], sweep.Overrides())
+    assert "text_lm" not in {c.task for c in configs}
+    notices = [line for line in capsys.readouterr().err.splitlines() if "text_lm" in line]
+    assert len(notices) == 1 and "--corpus" in notices[0]
+
+
+def test_naming_the_task_without_a_corpus_is_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--preset", "quick", "--tasks", "text_lm", "--dry-run"])
+    assert info.value.code == 2 and "--corpus" in capsys.readouterr().err
+
+
+def test_corpus_flag_is_sugar_for_the_corpus_option(folder, capsys):
+    assert main(["--preset", "quick", "--tasks", "text_lm", "--corpus", str(folder), "--dry-run"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert len(rows) == 4 and all(f"'corpus': '{folder}'" in row for row in rows)
+
+
+def test_an_empty_corpus_file_stops_the_cli_before_training(folder, tmp_path, capsys):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for split in ("train", "valid", "test"):
+        (bad / f"{split}.txt").write_text((folder / f"{split}.txt").read_text() if split != "valid" else "")
+    with pytest.raises(SystemExit) as info:
+        main(["--preset", "quick", "--tasks", "text_lm", "--corpus", str(bad), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert info.value.code == 2 and len(err) == 1 and str(bad / "valid.txt") in err[0]
+
+
+def test_bad_options_are_config_errors(folder):
+    for options in ({"tokenizer": "chars"}, {"max_train_words": -1}, {"eval_batch_size": 0}):
+        with pytest.raises(ConfigError):
+            TASK.validate(config(folder, **options))
+
+
+class Bigram(torch.nn.Module):
+    """Next-token logits from the current token only, set by hand: known preferences."""
+
+    def __init__(self, vocab, prefer):
+        super().__init__()
+        self.table = torch.zeros(len(vocab), len(vocab))
+        for prev, nxt in prefer:
+            self.table[vocab.stoi[prev], vocab.stoi[nxt]] = 5.0
+
+    def forward(self, tokens, state=None, lengths=None):
+        return self.table[tokens], None
+
+
+def test_agreement_testset_is_scored_with_known_preferences(folder, tmp_path):
+    pytest.importorskip("suite.testsets")
+    data = TASK.prepare(config(folder))
+    vocab = data.vocab
+    nouns = [w for w in ("dog", "dogs", "cat", "cats") if w in vocab]
+    verbs = [w for w in vocab.itos if w.endswith("s") and w not in nouns][:2]
+    assert len(nouns) == 4 and len(verbs) == 2
+    # The model prefers verbs[0] after every noun: right for the singulars, wrong for the plurals.
+    model = Bigram(vocab, [(n, verbs[0]) for n in nouns])
+    rows = [f"the {n},{verbs[0] if i % 2 == 0 else verbs[1]},{verbs[1] if i % 2 == 0 else verbs[0]},{i % 2}"
+            for i, n in enumerate(nouns)]
+    path = tmp_path / "pairs.csv"
+    path.write_text("prefix,correct,wrong,attractors\n" + "\n".join(rows + ["the zyzzyva,x,y,0"]) + "\n")
+    result = score_testset(model, data.extra["tokenizer"], str(path))
+    assert (result["items"], result["scored"], result["skipped_out_of_vocabulary"]) == (5, 4, 1)
+    assert result["error_rate"] == 0.5 and result["error_low"] < 0.5 < result["error_high"]
+    assert result["by_attractors"] == {"0": {"n": 2, "error_rate": 0.0}, "1": {"n": 2, "error_rate": 1.0}}
