@@ -61,6 +61,15 @@ class Vocab:
         return [self.itos[i] for i in ids]
 
 
+def sentence_stream(sentences: Iterable[Sequence[str]], vocab: "Vocab") -> torch.Tensor:
+    """Token ids of the sentences laid end to end, each closed by <eos>: the input of a TBPTT stream."""
+    ids: list[int] = []
+    for words in sentences:
+        ids.extend(vocab.encode(words))
+        ids.append(vocab.eos_id)
+    return torch.tensor(ids)
+
+
 @dataclass
 class Batch:
     inputs: torch.Tensor  # [B, T] token ids

@@ -18,8 +18,7 @@ import torch.nn.functional as F
 
 from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, less_than
 from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.data import StreamBatcher, Vocab
-from suite.grammar import generate
+from suite.data import StreamBatcher
 from suite.models import ARCHITECTURES, build_model, count_parameters
 from suite.plots import colour, new_figure, save
 from suite.results import summarise
@@ -28,9 +27,9 @@ from suite.tasks import RunOutcome, Task, TaskData, TaskSettings, register_task
 from suite.train import fit
 
 from tasks.bidirectional import combine
+from tasks.grammar_lm import grammar_streams
 
 SKIP_STYLES = ("none", "residual", "highway")
-SPLIT_OFFSETS = {"train": 0, "valid": 1, "test": 2}
 # Depths per preset size, and the cell types that get the whole depth × skip grid at that size
 # (None = every recurrent cell); other cells run at depth 1 only, as a reference point.
 DEPTHS = {"smoke": (1, 2), "quick": (1, 4), "standard": (1, 2, 4, 8), "paper": (1, 2, 4, 8)}
@@ -71,14 +70,6 @@ def gradient_metrics(first: list[float], last: list[float]) -> dict[str, float]:
             "first_layer_grad_norm_early": sum(early) / len(early),
             "last_layer_grad_norm": sum(last) / len(last),
             "first_to_last_grad_ratio": math.exp(sum(logs) / len(logs)) if logs else math.nan}
-
-
-def corpus_stream(sentences, vocab: Vocab) -> torch.Tensor:
-    ids: list[int] = []
-    for s in sentences:
-        ids.extend(vocab.encode(s.tokens))
-        ids.append(vocab.eos_id)
-    return torch.tensor(ids)
 
 
 @torch.no_grad()
@@ -144,13 +135,7 @@ class Depth(Task):
             raise ConfigError(reason)
 
     def prepare(self, cfg: RunConfig) -> TaskData:
-        opts = {**self.default_options, **cfg.options}
-        splits = {}
-        for split, offset in SPLIT_OFFSETS.items():
-            n = opts["train_sentences"] if split == "train" else opts["eval_sentences"]
-            splits[split] = generate(n, seed=cfg.seed * 1000 + offset, max_modifiers=opts["max_modifiers"])
-        vocab = Vocab.from_corpus(s.tokens for s in splits["train"])
-        streams = {k: corpus_stream(v, vocab) for k, v in splits.items()}
+        vocab, streams = grammar_streams({**self.default_options, **cfg.options}, cfg.seed)
         bs, bptt = cfg.train.batch_size, cfg.train.bptt
         return TaskData(train=StreamBatcher(streams["train"], bs, bptt),
                         valid=StreamBatcher(streams["valid"], bs, bptt), vocab=vocab,

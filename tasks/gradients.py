@@ -24,7 +24,7 @@ import torch
 
 from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, less_than
 from suite.config import ConfigError, RunConfig, TrainConfig
-from suite.data import StreamBatcher, Vocab
+from suite.data import StreamBatcher, Vocab, sentence_stream
 from suite.gradients import (VANILLA_ACTIVATIONS, activation_derivative, bound_violations, example_slopes,
                              half_life_from_slope, measure, spectral_bound, spectral_norm, spectral_radius)
 from suite.grammar import generate
@@ -523,7 +523,8 @@ class Clipping(Task):
         train = generate(opts["train_sentences"], seed=cfg.seed * 1000 + 11)
         valid = generate(opts["valid_sentences"], seed=cfg.seed * 1000 + 12)
         vocab = Vocab.from_corpus(s.tokens for s in train)
-        stream = {k: _stream(v, vocab) for k, v in (("train", train), ("valid", valid))}
+        stream = {k: sentence_stream((s.tokens for s in v), vocab) for k, v in (("train", train),
+                                                                              ("valid", valid))}
         bs, bptt = cfg.train.batch_size, cfg.train.bptt
         return TaskData(StreamBatcher(stream["train"], bs, bptt), StreamBatcher(stream["valid"], bs, bptt), vocab)
 
@@ -558,14 +559,6 @@ class Clipping(Task):
 
     def claims(self, records: list[dict]) -> list:
         return [clipping_claim(clipping_records(records))]
-
-
-def _stream(sentences, vocab: Vocab) -> torch.Tensor:
-    ids: list[int] = []
-    for s in sentences:
-        ids.extend(vocab.encode(s.tokens))
-        ids.append(vocab.eos_id)
-    return torch.tensor(ids)
 
 
 def _accumulate(total: TrainResult, one: TrainResult) -> None:

@@ -8,7 +8,7 @@ import pandas as pd
 import torch
 
 from suite.config import RunConfig, TrainConfig
-from suite.data import StreamBatcher, Vocab
+from suite.data import StreamBatcher, Vocab, sentence_stream
 from suite.results import summarise
 from suite.grammar import generate
 from suite.tasks import Task, TaskData, TaskSettings, register_task
@@ -17,12 +17,14 @@ from suite.train import evaluate_loss
 SPLIT_SEEDS = {"train": 0, "valid": 1, "test": 2}
 
 
-def corpus_stream(sentences, vocab: Vocab) -> torch.Tensor:
-    ids: list[int] = []
-    for s in sentences:
-        ids.extend(vocab.encode(s.tokens))
-        ids.append(vocab.eos_id)
-    return torch.tensor(ids)
+def grammar_streams(opts: dict, seed: int) -> tuple[Vocab, dict[str, torch.Tensor]]:
+    """Train/valid/test token streams from the grammar (disjoint seeds), vocabulary from train."""
+    splits = {}
+    for split, offset in SPLIT_SEEDS.items():
+        n = opts["train_sentences"] if split == "train" else opts["eval_sentences"]
+        splits[split] = generate(n, seed=seed * 1000 + offset, max_modifiers=opts["max_modifiers"])
+    vocab = Vocab.from_corpus(s.tokens for s in splits["train"])
+    return vocab, {k: sentence_stream((s.tokens for s in v), vocab) for k, v in splits.items()}
 
 
 @register_task
@@ -43,13 +45,7 @@ class GrammarLM(Task):
             options={"train_sentences": sentences})
 
     def prepare(self, cfg: RunConfig) -> TaskData:
-        opts = {**self.default_options, **cfg.options}
-        splits = {}
-        for split, offset in SPLIT_SEEDS.items():
-            n = opts["train_sentences"] if split == "train" else opts["eval_sentences"]
-            splits[split] = generate(n, seed=cfg.seed * 1000 + offset, max_modifiers=opts["max_modifiers"])
-        vocab = Vocab.from_corpus(s.tokens for s in splits["train"])
-        streams = {k: corpus_stream(v, vocab) for k, v in splits.items()}
+        vocab, streams = grammar_streams({**self.default_options, **cfg.options}, cfg.seed)
         bs, bptt = cfg.train.batch_size, cfg.train.bptt
         unigram = unigram_perplexity(streams["train"], streams["test"], len(vocab))
         return TaskData(train=StreamBatcher(streams["train"], bs, bptt),
