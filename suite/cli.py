@@ -103,10 +103,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     over = Overrides(tasks=args.tasks, archs=args.archs, layers=args.layers, hidden=args.hidden,
                      seeds=args.seeds, steps=args.steps, skip=args.skip,
                      bidirectional=args.bidirectional, device=args.device, options=_options(args))
+    notices: list[str] = []
     try:
-        configs = expand(PRESETS[args.preset], over)
+        configs = expand(PRESETS[args.preset], over, notices)
     except ConfigError as exc:
         parser.error(str(exc))
+    for notice in notices:
+        print(notice, file=sys.stderr)
     if args.dry_run:
         for cfg in configs:
             print(f"{cfg.run_id}  {cfg.task:<14} {cfg.model.label:<14} seed {cfg.seed}  {cfg.options}")

@@ -1,8 +1,6 @@
 """Presets and sweep expansion: (tasks × model variants × hidden sizes × seeds) → RunConfigs."""
 from __future__ import annotations
 
-import functools
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,8 +60,10 @@ class Overrides:
     options: dict[str, Any] = field(default_factory=dict)  # task options, applied where a task has them
 
 
-def expand(preset: Preset, over: Overrides) -> list[RunConfig]:
-    """Every run of the sweep, validated; raises ConfigError for names or combinations that cannot run."""
+def expand(preset: Preset, over: Overrides, notices: list[str] | None = None) -> list[RunConfig]:
+    """Every run of the sweep, validated; raises ConfigError for names or combinations that cannot run.
+    Why a preset leaves a task out (e.g. no corpus given) is appended to `notices`, once per reason."""
+    notices = [] if notices is None else notices
     load_builtin_tasks()
     task_names = over.tasks or preset.tasks or tuple(sorted(TASKS))
     for name in task_names:
@@ -72,7 +72,7 @@ def expand(preset: Preset, over: Overrides) -> list[RunConfig]:
     _check_options(task_names, over.options)
     configs: list[RunConfig] = []
     for name in task_names:
-        configs.extend(_expand_task(name, preset, over))
+        configs.extend(_expand_task(name, preset, over, notices))
     if not configs:
         raise ConfigError("the sweep is empty: no task accepts the requested models "
                           "(bidirectional models only run on classify/tag tasks)")
@@ -87,7 +87,7 @@ def _variants(preset: Preset, over: Overrides) -> list[Variant]:
     return [Variant(a, n, over.skip or "none", bool(over.bidirectional)) for a in archs for n in layers]
 
 
-def _expand_task(name: str, preset: Preset, over: Overrides) -> list[RunConfig]:
+def _expand_task(name: str, preset: Preset, over: Overrides, notices: list[str]) -> list[RunConfig]:
     task = TASKS[name]
     settings = task.settings(preset.size)
     explicit_bidirectional = bool(over.bidirectional)
@@ -103,26 +103,21 @@ def _expand_task(name: str, preset: Preset, over: Overrides) -> list[RunConfig]:
                                   "skip": v.skip, "bidirectional": v.bidirectional})
             for variant in task.variants(base, preset.size):
                 model = replace(base, **variant.get("model", {}))
-                train = replace(settings.train, **variant.get("train", {}), steps=over.steps)
+                train = replace(replace(settings.train, **variant.get("train", {})), steps=over.steps)
                 options = {**task.default_options, **settings.options, **variant.get("options", {}),
-                           **{k: v for k, v in over.options.items() if k in task.default_options}}
+                           **{k: val for k, val in over.options.items() if k in task.default_options}}
                 for seed in over.seeds or preset.seeds:
                     cfg = RunConfig(name, model, train, seed, options, over.device)
                     reason = task.skip_reason(cfg)
                     if reason and over.tasks:
                         raise ConfigError(reason)
                     if reason:
-                        _notice(f"skipping {name}: {reason}")
+                        if f"skipping {name}: {reason}" not in notices:
+                            notices.append(f"skipping {name}: {reason}")
                         continue
                     check_run_config(cfg)
                     configs.append(cfg)
     return configs
-
-
-@functools.lru_cache(maxsize=None)
-def _notice(message: str) -> None:
-    """Print a skip notice once per process, however many configs it covers."""
-    print(message, file=sys.stderr, flush=True)
 
 
 def _check_options(task_names, options: dict[str, Any]) -> None:
