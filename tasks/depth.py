@@ -307,7 +307,7 @@ def cost_table(records: list[dict]) -> pd.DataFrame:
     for (task, hidden), group in sorted(_group(lm_records(records), _cost_key).items()):
         table = summarise(group, ["parameters", "tokens_per_second", "test_ppl"], by=("arch",))
         table = table.drop(columns=["parameters_low", "parameters_high"])  # the same for every seed
-        table["parameters"] = table["parameters"].round().astype(int)
+        table["parameters"] = table["parameters"].round().astype("Int64")  # missing when no run counted them
         table.insert(0, "hidden", hidden)
         table.insert(0, "task", task)
         rows.append(table)
