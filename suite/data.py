@@ -81,6 +81,11 @@ class Batch:
     def num_targets(self) -> int:
         return int((self.targets != IGNORE).sum())
 
+    @property
+    def num_tokens(self) -> int:
+        """Input tokens the network reads (padding excluded): the unit of tokens/s."""
+        return int(self.lengths.sum()) if self.lengths is not None else self.inputs.numel()
+
     def to(self, device: str) -> "Batch":
         lengths = None if self.lengths is None else self.lengths.to(device)
         return Batch(self.inputs.to(device), self.targets.to(device), lengths, self.carry_state)

@@ -33,7 +33,7 @@ class TrainResult:
     divergence: str | None = None  # what was non-finite
     best_valid_loss: float | None = None
     final_train_loss: float | None = None
-    train_tokens: int = 0
+    train_tokens: int = 0  # input tokens read (tokens/s counts what the network processes)
     train_seconds: float = 0.0
     loss_spikes: int = 0
     clipped_steps: int = 0
@@ -150,7 +150,7 @@ def fit(model: nn.Module, train: Batcher, valid: Batcher | None, cfg: TrainConfi
             result.clipped_steps += 1
         optimizer.step()
         result.steps = step + 1
-        result.train_tokens += batch.num_targets
+        result.train_tokens += batch.num_tokens
         if loss_ema is not None and step >= 10 and loss_value > cfg.loss_spike_factor * loss_ema:
             result.loss_spikes += 1
         loss_ema = loss_value if loss_ema is None else 0.9 * loss_ema + 0.1 * loss_value

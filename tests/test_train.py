@@ -36,7 +36,7 @@ def test_training_lowers_the_loss_and_restores_the_best_weights():
     assert result.status == "ok" and result.steps == 60
     assert result.best_valid_loss < before - 0.5
     assert evaluate_loss(model, valid) == pytest.approx(result.best_valid_loss, abs=1e-6)
-    epoch = [b.num_targets for b in data.epoch()]
+    epoch = [b.inputs.numel() for b in data.epoch()]
     assert result.train_tokens == 3 * sum(epoch) + sum(epoch[:60 - 3 * len(epoch)])
 
 
