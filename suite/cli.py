@@ -53,12 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog="run_suite.py",
         description="Train recurrent language models and probe long-distance behaviour. "
-                    "Results are cached per run; rerunning a command reuses finished runs.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "Results are cached per run; rerunning a command reuses finished runs.")
     p.add_argument("command", nargs="?", default="run", choices=["run", "report"],
-                   help="'run' trains what is not cached, then writes tables; 'report' rebuilds tables "
-                        "and the report from cached runs only")
-    p.add_argument("--preset", default="quick", help=f"sweep preset: {', '.join(PRESETS)}")
+                   help="'run' (default) trains what is not cached, then writes tables, plots and REPORT.md; "
+                        "'report' rebuilds them from the cached runs only")
+    p.add_argument("--preset", default="quick", help=f"sweep preset: {', '.join(PRESETS)} (default: quick)")
     p.add_argument("--tasks", type=_names, help="comma-separated task names (default: the preset's)")
     p.add_argument("--archs", type=_names, help="comma-separated architectures (default: the preset's)")
     p.add_argument("--layers", type=_ints, help="comma-separated stack depths, e.g. 1,2,4")
@@ -73,10 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", metavar="FOLDER_OR_HUB_NAME",
                    help="natural-text corpus for text tasks: a folder with train/valid/test files or a "
                         "hub name such as wikitext:wikitext-2-raw-v1 (same as --option corpus=…)")
-    p.add_argument("--out", type=Path, default=Path("results"), help="output folder (runs/, tables/, plots/)")
+    p.add_argument("--out", type=Path, default=Path("results"), help="output folder for runs/, tables/, plots/ and REPORT.md (default: results)")
     p.add_argument("--workers", type=int, help="parallel worker processes (default: one per core on CPU, "
                                                "1 on CUDA); threads per worker = cores / workers")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                    help="import MODULE first, so it can register architectures or tasks (repeatable)")
     p.add_argument("--list", action="store_true", help="list tasks, architectures and presets, then exit")
@@ -125,7 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         execution = plan_execution(args.workers, args.device, args.plugin, progress=sys.stderr.isatty())
         records = run_sweep(configs, args.out, execution, log=log)
-    summary = write_outputs(args.out, records, command=" ".join(["python run_suite.py", *(argv or sys.argv[1:])]),
+    sweep_args = [a for a in (sys.argv[1:] if argv is None else argv) if a not in ("run", "report")]
+    summary = write_outputs(args.out, records, command=" ".join(["python run_suite.py", *sweep_args]),
                             preset=args.preset, log=log)
     print(summary)
     log(f"done in {time.perf_counter() - started:.1f}s; tables in {args.out / 'tables'}")

@@ -118,8 +118,8 @@ def render_report(summary: pd.DataFrame, claims: list[Claim], sections: list[str
     tally = ", ".join(f"{counts[v]} {v}" for v in ("reproduced", "not reproduced", "inconclusive") if counts[v])
     return "\n".join([
         "# recency-bench report", "",
-        f"Regenerate with `{command}`; rebuild from cached runs (no training) with "
-        f"`python run_suite.py report --preset {preset}`.", "",
+        f"Regenerate with `{command}`; rebuild tables, plots and this report from the cached runs "
+        f"(no training) with `{command.replace('run_suite.py', 'run_suite.py report', 1)}`.", "",
         "## Claims", "",
         f"Each claim is judged by the rule in its row, from 95 % confidence intervals over seeds ({tally}).",
         "", claims_table(claims), "",

@@ -18,7 +18,7 @@ def test_report_has_claims_summary_task_sections_and_provenance(tmp_path):
     report = (tmp_path / "REPORT.md").read_text()
     assert report.index("## Claims") < report.index("## Summary") < report.index("## grammar_lm") \
         < report.index("## Provenance")
-    assert "python run_suite.py --x" in report and "report --preset quick" in report
+    assert "`python run_suite.py --x`" in report and "`python run_suite.py report --x`" in report
     assert "11 [" in summary  # lstm mean over seeds 10, 11, 12 with its interval
     assert "1 failed" in report and "boom" in report
     assert (tmp_path / "tables" / "summary.csv").exists()
