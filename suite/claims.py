@@ -21,6 +21,17 @@ class Claim:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+def combine_verdicts(verdicts) -> str:
+    """Parts of one claim: any part not reproduced → not reproduced; all reproduced → reproduced;
+    otherwise (or with no parts at all) inconclusive."""
+    verdicts = list(verdicts)
+    if not verdicts:
+        return INCONCLUSIVE
+    if NOT_REPRODUCED in verdicts:
+        return NOT_REPRODUCED
+    return REPRODUCED if all(v == REPRODUCED for v in verdicts) else INCONCLUSIVE
+
+
 def less_than(a: Interval, b: Interval, min_n: int = 2) -> tuple[str, str]:
     """Verdict for 'a < b': reproduced when a's CI lies wholly below b's, not reproduced when wholly
     above, inconclusive when they overlap or either side has fewer than `min_n` seeds."""

@@ -102,7 +102,7 @@ def provenance(records: list[dict], command: str, preset: str) -> str:
         f"- runs: {len(records)} ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))})",
         f"- compute: {compute / 60:.1f} min of run wall time in total, device {', '.join(devices)}, "
         f"torch threads per run {', '.join(map(str, threads))}",
-        f"- versions: " + "; ".join(", ".join(f"{k} {v}" for k, v in vs) for vs in versions),
+        "- versions: " + "; ".join(", ".join(f"{k} {v}" for k, v in vs) for vs in versions),
         f"- machine: {platform.platform()}, {os.cpu_count()} cores; report written "
         f"{time.strftime('%Y-%m-%d %H:%M %Z')}",
     ]

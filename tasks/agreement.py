@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from suite import plots
-from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, less_than
+from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, combine_verdicts, less_than
 from suite.config import ConfigError, RunConfig, TrainConfig
 from suite.data import EOS, Example, SentenceBatcher, Vocab, collate, lm_example
 from suite.grammar import (ADJECTIVES, ADVERBS, DETERMINERS, LEXICON, PREPOSITIONS, SENTENCE_ADVERBS,
@@ -515,12 +515,6 @@ def _seed_ci(runs: Sequence[dict], metric: str) -> Interval:
     return mean_ci([r["metrics"].get(metric, math.nan) for r in runs])
 
 
-def _combine(*verdicts: str) -> str:
-    if NOT_REPRODUCED in verdicts:
-        return NOT_REPRODUCED
-    return REPRODUCED if all(v == REPRODUCED for v in verdicts) else INCONCLUSIVE
-
-
 def attractor_claim(records: Sequence[dict]) -> Claim:
     groups = _by_label(_ok(records, LM_TASK))
     rise, share, evidence = [], [], []
@@ -535,7 +529,7 @@ def attractor_claim(records: Sequence[dict]) -> Claim:
         share.append(share_verdict(s, c))
         evidence.append(f"{label}: error 0 attr {zero.format()}, {MAX_ATTRACTORS} attr {most.format()}, "
                         f"seq-recency share {s.format()} (chance {c.format()})")
-    verdict = _combine(majority_verdict(rise), majority_verdict(share))
+    verdict = combine_verdicts([majority_verdict(rise), majority_verdict(share)])
     why = ""
     if not groups:
         why = "no language-model agreement runs"
@@ -580,7 +574,7 @@ def gated_claim(records: Sequence[dict]) -> Claim:
                  "LSTM and GRU make fewer agreement-attraction errors than a vanilla RNN", SOURCE,
                  "error on items with ≥ 1 attractor: lstm < rnn_tanh and gru < rnn_tanh (disjoint 95 % CIs "
                  "over seeds); not reproduced if either goes the other way",
-                 _combine(*verdicts), "; ".join(evidence), "; ".join(reasons))
+                 combine_verdicts(verdicts), "; ".join(evidence), "; ".join(reasons))
 
 
 def objective_claim(records: Sequence[dict]) -> Claim:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, less_than
+from suite.claims import INCONCLUSIVE, REPRODUCED, Claim, combine_verdicts, less_than
 from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig, replace
 from suite.data import Example, SentenceBatcher, Vocab
 from suite.grammar import Grammar
@@ -376,15 +376,6 @@ def plot_comparison(records: list[dict], metric: str, counts: tuple[str, str], y
     return Path(path)
 
 
-def combine(verdicts: list[str]) -> str:
-    """All parts reproduced → reproduced; any part not reproduced → not reproduced; else inconclusive."""
-    if not verdicts:
-        return INCONCLUSIVE
-    if any(v == NOT_REPRODUCED for v in verdicts):
-        return NOT_REPRODUCED
-    return REPRODUCED if all(v == REPRODUCED for v in verdicts) else INCONCLUSIVE
-
-
 def bidirectional_claim(records: list[dict]) -> Claim:
     """Decided-token accuracy of each bidirectional stack against its unidirectional twin."""
     groups = _groups(records)
@@ -403,7 +394,7 @@ def bidirectional_claim(records: list[dict]) -> Claim:
         evidence.append(f"{cell}: uni {a.format()} vs bi {b.format()} ({a.method})")
         if why:
             whys.append(f"{cell}: {why}")
-    verdict = combine(parts)
+    verdict = combine_verdicts(parts)
     if not cells:
         whys.append("no bidir_tag runs")
     return Claim(

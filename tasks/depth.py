@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, less_than
+from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, combine_verdicts, less_than
 from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
 from suite.data import StreamBatcher
 from suite.models import ARCHITECTURES, build_model, count_parameters
@@ -26,7 +26,6 @@ from suite.stats import Interval, bootstrap_ci, mean_ci
 from suite.tasks import RunOutcome, Task, TaskData, TaskSettings, register_task
 from suite.train import fit
 
-from tasks.bidirectional import combine
 from tasks.grammar_lm import grammar_streams
 
 SKIP_STYLES = ("none", "residual", "highway")
@@ -277,7 +276,7 @@ def skip_claim(records: list[dict]) -> Claim:
             whys.append(f"{arch}×{depth}: {why}")
     if not parts:
         whys.append("missing runs: no depth ≥ 4 stack with both skip='none' and skip='residual'")
-    verdict = combine(parts)
+    verdict = combine_verdicts(parts)
     return Claim(
         id="depth.skip_connections", statement="deep stacks train better with skip connections",
         source="lecture: high-performing RNNs are stacked 2–4 layers; deeper stacks need skip connections",
@@ -348,7 +347,7 @@ def gru_lstm_claim(records: list[dict]) -> Claim:
             whys.append(f"{better} has lower perplexity in every comparison, with non-overlapping 95 % CIs")
     if not sizes:
         whys.append("missing runs: no language-model task ran both gru and lstm at the same hidden size")
-    verdict = combine(parts)
+    verdict = combine_verdicts(parts)
     return Claim(
         id="architecture.gru_vs_lstm",
         statement="GRU has fewer parameters and runs faster than LSTM at equal size, with no consistent "

@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, less_than
+from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, combine_verdicts, less_than
 from suite.config import ConfigError, RunConfig, TrainConfig
 from suite.data import StreamBatcher, Vocab, sentence_stream
 from suite.gradients import (VANILLA_ACTIVATIONS, activation_derivative, bound_violations, example_slopes,
@@ -466,10 +466,7 @@ def gated_decay_claim(records: list[dict]) -> Claim:
         claim.why = "missing runs: need trained rnn_tanh and at least one of lstm, gru"
         return claim
     verdicts = {n: less_than(cis[VANILLA], cis[n]) for n in gated}
-    if any(v == NOT_REPRODUCED for v, _ in verdicts.values()):
-        claim.verdict = NOT_REPRODUCED
-    elif all(v == REPRODUCED for v, _ in verdicts.values()):
-        claim.verdict = REPRODUCED
+    claim.verdict = combine_verdicts(v for v, _ in verdicts.values())
     claim.why = "; ".join(f"{n}: {why}" for n, (v, why) in verdicts.items() if why)
     return claim
 

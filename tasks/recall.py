@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import pandas as pd
 import torch
 
-from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, less_than
+from suite.claims import INCONCLUSIVE, Claim, combine_verdicts, less_than
 from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
 from suite.data import IGNORE, SentenceBatcher, Vocab, lm_example
 from suite.grammar import generate
@@ -530,9 +530,6 @@ def gated_span_claim(records: list[dict], min_seeds: int = 2) -> Claim:
     claim.evidence = "; ".join(f"{name} span {ci.format()} (n={ci.n})" for name, ci in spans.items())
     claim.details = {name: {"mean": ci.mean, "low": ci.low, "high": ci.high, "n": ci.n} for name, ci in spans.items()}
     verdicts = {name: less_than(spans[VANILLA], spans[name], min_seeds) for name in GATED}
-    if any(v == NOT_REPRODUCED for v, _ in verdicts.values()):
-        claim.verdict = NOT_REPRODUCED
-    elif all(v == REPRODUCED for v, _ in verdicts.values()):
-        claim.verdict = REPRODUCED
+    claim.verdict = combine_verdicts(v for v, _ in verdicts.values())
     claim.why = "; ".join(f"{name}: {why}" for name, (v, why) in verdicts.items() if why)
     return claim

@@ -1,5 +1,4 @@
 """run_suite.py as a user meets it: bad input, caching, resuming, failures, reproducibility."""
-import json
 import os
 import subprocess
 import sys

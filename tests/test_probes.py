@@ -1,5 +1,4 @@
 """Continuation scoring, checked on a hand-built bigram model whose probabilities are known."""
-import math
 
 import pytest
 import torch

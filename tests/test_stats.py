@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, less_than
+from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, combine_verdicts, less_than
 from suite.stats import Interval, bootstrap_ci, mean_ci, t_critical_95, wilson_ci
 
 
@@ -43,3 +43,10 @@ def test_less_than_rule_gives_each_verdict():
     assert less_than(high, low)[0] == NOT_REPRODUCED
     assert less_than(low, Interval(1.05, 1.0, 1.1, 3, "t"))[0] == INCONCLUSIVE
     assert less_than(Interval(1, math.nan, math.nan, 1, "none"), high)[0] == INCONCLUSIVE
+
+
+def test_combined_verdict_needs_every_part_and_fails_on_any():
+    assert combine_verdicts([REPRODUCED, REPRODUCED]) == REPRODUCED
+    assert combine_verdicts([REPRODUCED, INCONCLUSIVE]) == INCONCLUSIVE
+    assert combine_verdicts([REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE]) == NOT_REPRODUCED
+    assert combine_verdicts([]) == INCONCLUSIVE
