@@ -36,7 +36,7 @@ class GrammarLM(Task):
     default_options = {"train_sentences": 20000, "eval_sentences": 2000, "max_modifiers": 3}
 
     def settings(self, size: str) -> TaskSettings:
-        steps = {"smoke": 40, "quick": 600, "standard": 2000, "paper": 6000}[size]
+        steps = {"smoke": 40, "quick": 600, "standard": 1200, "paper": 6000}[size]
         hidden = {"smoke": 32, "quick": 128, "standard": 128, "paper": 256}[size]
         sentences = {"smoke": 2000, "quick": 20000, "standard": 40000, "paper": 100000}[size]
         return TaskSettings(
