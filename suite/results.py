@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
-from .stats import mean_ci
+from .stats import format_estimate, mean_ci
 
 FINISHED = ("ok", "diverged")  # statuses that are results; "failed" runs are retried
 
@@ -117,18 +116,10 @@ def to_markdown(table: pd.DataFrame, digits: int = 3) -> str:
     """Markdown with each metric shown as 'mean [low, high]' when its CI columns exist."""
     shown = table.copy()
     for col in [c for c in table.columns if f"{c}_low" in table.columns]:
-        shown[col] = [_format_ci(m, lo, hi, digits) for m, lo, hi in
+        shown[col] = [format_estimate(m, lo, hi, digits) for m, lo, hi in
                       zip(table[col], table[f"{col}_low"], table[f"{col}_high"])]
         shown = shown.drop(columns=[f"{col}_low", f"{col}_high"])
     return shown.to_markdown(index=False, floatfmt=f".{digits}g")
-
-
-def _format_ci(mean, low, high, digits):
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return "–"
-    if low is None or math.isnan(low):
-        return f"{mean:.{digits}g}"
-    return f"{mean:.{digits}g} [{low:.{digits}g}, {high:.{digits}g}]"
 
 
 def write_table(table: pd.DataFrame, name: str, out_dir: Path) -> tuple[Path, Path]:

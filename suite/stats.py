@@ -33,9 +33,23 @@ class Interval:
         return not (self.high < other.low or other.high < self.low)
 
     def format(self, digits: int = 3) -> str:
-        if math.isnan(self.low):
-            return f"{self.mean:.{digits}g}"
-        return f"{self.mean:.{digits}g} [{self.low:.{digits}g}, {self.high:.{digits}g}]"
+        return format_estimate(self.mean, self.low, self.high, digits)
+
+
+def format_number(value: float, digits: int = 3) -> str:
+    """`digits` significant figures, but whole numbers up to a million stay whole (1000, not 1e+03)."""
+    if math.isfinite(value) and 1000 <= abs(value) < 1e6:
+        return f"{value:.0f}"
+    return f"{value:.{digits}g}"
+
+
+def format_estimate(mean: float, low: float, high: float, digits: int = 3) -> str:
+    """'mean [low, high]', or just the mean when the interval is undefined; '–' for no value."""
+    if mean is None or math.isnan(mean):
+        return "–"
+    if low is None or math.isnan(low):
+        return format_number(mean, digits)
+    return f"{format_number(mean, digits)} [{format_number(low, digits)}, {format_number(high, digits)}]"
 
 
 def mean_ci(values: Sequence[float]) -> Interval:

@@ -4,7 +4,7 @@ import math
 import pytest
 
 from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, combine_verdicts, less_than
-from suite.stats import Interval, bootstrap_ci, mean_ci, t_critical_95, wilson_ci
+from suite.stats import Interval, bootstrap_ci, format_estimate, mean_ci, t_critical_95, wilson_ci
 
 
 def test_t_critical_values_match_tables():
@@ -50,3 +50,9 @@ def test_combined_verdict_needs_every_part_and_fails_on_any():
     assert combine_verdicts([REPRODUCED, INCONCLUSIVE]) == INCONCLUSIVE
     assert combine_verdicts([REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE]) == NOT_REPRODUCED
     assert combine_verdicts([]) == INCONCLUSIVE
+
+
+def test_estimates_print_whole_numbers_whole_and_missing_values_as_a_dash():
+    assert format_estimate(1000.0, 990.0, 1010.0) == "1000 [990, 1010]"
+    assert format_estimate(0.01234, math.nan, math.nan) == "0.0123"
+    assert format_estimate(math.nan, 1.0, 2.0) == "–"
