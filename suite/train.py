@@ -116,97 +116,126 @@ def fit(model: nn.Module, train: Batcher, valid: Batcher | None, cfg: TrainConfi
     total = math.ceil(cfg.epochs * len(train)) if cfg.epochs else cfg.steps
     eval_every = cfg.eval_every or (len(train) if cfg.epochs else max(1, total // 10))
     log_every = max(1, total // 200)
-    generator = torch.Generator().manual_seed(seed)
     optimizer = make_optimizer(model, cfg)
     params = [p for p in model.parameters() if p.requires_grad]
-    result, best_state = TrainResult(), None
-    lr, evals_since_best, state, loss_ema = cfg.lr, 0, None, None
-    window = {"loss": 0.0, "norms": [], "n": 0}
+    result, best, window = TrainResult(), _BestWeights(cfg.lr), _Window()
+    state, loss_ema = None, None
     model.train()
     bar = tqdm(total=total, disable=not progress, leave=False, dynamic_ncols=True, desc="train")
     started = time.perf_counter()
-    batches = _endless(train, generator)
+    batches = _endless(train, torch.Generator().manual_seed(seed))
     for step in range(total):
         batch = next(batches).to(device)
         for group in optimizer.param_groups:
-            group["lr"] = scheduled_lr(cfg, step, total, lr)
-        output, new_state = model(batch.inputs, state if batch.carry_state else None, batch.lengths)
-        state = detach_state(new_state) if batch.carry_state else None
-        loss = loss_fn(output, batch.targets)
-        loss_value = loss.item()
-        if not math.isfinite(loss_value):
-            _mark_diverged(result, step, "loss")
+            group["lr"] = scheduled_lr(cfg, step, total, best.lr)
+        outcome = _train_step(model, batch, state, optimizer, params, cfg, result, step)
+        if outcome is None:
             break
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        total_norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
-        grad_norm = float(total_norm)
-        if not math.isfinite(grad_norm):
-            _mark_diverged(result, step, "gradient")
-            break
-        if cfg.clip is not None and grad_norm >= cfg.clip:
-            # Pascanu et al. (2013) norm clipping: g ← threshold/‖g‖ · g.
-            torch.nn.utils.clip_grads_with_norm_(params, cfg.clip, total_norm)
-            result.clipped_steps += 1
-        optimizer.step()
-        result.steps = step + 1
-        result.train_tokens += batch.num_tokens
+        loss_value, grad_norm, state = outcome
+        result.steps, result.train_tokens = step + 1, result.train_tokens + batch.num_tokens
         if loss_ema is not None and step >= 10 and loss_value > cfg.loss_spike_factor * loss_ema:
             result.loss_spikes += 1
         loss_ema = loss_value if loss_ema is None else 0.9 * loss_ema + 0.1 * loss_value
-        window["loss"] += loss_value
-        window["norms"].append(grad_norm)
-        window["n"] += 1
+        window.add(loss_value, grad_norm)
         bar.update(1)
         last = step + 1 == total
         if (step + 1) % log_every == 0 or last:
-            result.curve.append(_flush_window(window, step + 1, optimizer.param_groups[0]["lr"]))
+            result.curve.append(window.flush(step + 1, optimizer.param_groups[0]["lr"]))
             bar.set_postfix(loss=f"{result.curve[-1]['train_loss']:.3f}")
         if valid is not None and ((step + 1) % eval_every == 0 or last):
-            result.train_seconds += time.perf_counter() - started
+            result.train_seconds += time.perf_counter() - started  # validation time is not training time
             valid_loss = evaluate_loss(model, valid, device, cfg.eval_batches)
             started = time.perf_counter()
             _log_valid(result, step + 1, valid_loss, optimizer.param_groups[0]["lr"])
             if not math.isfinite(valid_loss):
                 _mark_diverged(result, step, "validation loss")
                 break
-            if result.best_valid_loss is None or valid_loss < result.best_valid_loss:
-                result.best_valid_loss, evals_since_best = valid_loss, 0
-                best_state = copy.deepcopy(model.state_dict())
-            else:
-                evals_since_best += 1
-                if cfg.schedule == "plateau":
-                    lr /= cfg.plateau_factor
-                if cfg.patience is not None and evals_since_best >= cfg.patience:
-                    result.stopped_by = "early_stopping"
-                    break
+            if best.update(valid_loss, model, result, cfg):
+                result.stopped_by = "early_stopping"
+                break
         if cfg.max_seconds is not None and result.train_seconds + time.perf_counter() - started > cfg.max_seconds:
             result.stopped_by = "time"
             break
-    else:
-        result.stopped_by = "steps"
     result.train_seconds += time.perf_counter() - started
     bar.close()
-    if window["n"]:
-        result.curve.append(_flush_window(window, result.steps, optimizer.param_groups[0]["lr"]))
+    if window.n:
+        result.curve.append(window.flush(result.steps, optimizer.param_groups[0]["lr"]))
     train_points = [c["train_loss"] for c in result.curve if "train_loss" in c]
     result.final_train_loss = train_points[-1] if train_points else None
-    if result.status == "ok" and best_state is not None:
-        model.load_state_dict(best_state)
+    if result.status == "ok" and best.state is not None:
+        model.load_state_dict(best.state)
     return result
+
+
+def _train_step(model, batch, state, optimizer, params, cfg: TrainConfig, result: TrainResult, step: int):
+    """Forward, backward, clip, update. Returns (loss, pre-clip gradient norm, next state), or None
+    when the loss or the gradient is not finite (the run is then marked diverged)."""
+    output, new_state = model(batch.inputs, state if batch.carry_state else None, batch.lengths)
+    loss = loss_fn(output, batch.targets)
+    loss_value = loss.item()
+    if not math.isfinite(loss_value):
+        _mark_diverged(result, step, "loss")
+        return None
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    total_norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
+    grad_norm = float(total_norm)
+    if not math.isfinite(grad_norm):
+        _mark_diverged(result, step, "gradient")
+        return None
+    if cfg.clip is not None and grad_norm >= cfg.clip:
+        # Pascanu et al. (2013) norm clipping: g ← threshold/‖g‖ · g.
+        torch.nn.utils.clip_grads_with_norm_(params, cfg.clip, total_norm)
+        result.clipped_steps += 1
+    optimizer.step()
+    return loss_value, grad_norm, detach_state(new_state) if batch.carry_state else None
+
+
+@dataclass
+class _BestWeights:
+    """Validation bookkeeping: the best loss and weights so far, and the plateau-decayed learning rate."""
+
+    lr: float
+    state: dict | None = None
+    evals_since_best: int = 0
+
+    def update(self, valid_loss: float, model: nn.Module, result: TrainResult, cfg: TrainConfig) -> bool:
+        """Record one validation; True when early stopping should end training."""
+        if result.best_valid_loss is None or valid_loss < result.best_valid_loss:
+            result.best_valid_loss, self.evals_since_best = valid_loss, 0
+            self.state = copy.deepcopy(model.state_dict())
+            return False
+        self.evals_since_best += 1
+        if cfg.schedule == "plateau":
+            self.lr /= cfg.plateau_factor
+        return cfg.patience is not None and self.evals_since_best >= cfg.patience
+
+
+@dataclass
+class _Window:
+    """Training losses and gradient norms since the last curve point."""
+
+    loss: float = 0.0
+    norms: list[float] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.norms)
+
+    def add(self, loss: float, grad_norm: float) -> None:
+        self.loss += loss
+        self.norms.append(grad_norm)
+
+    def flush(self, step: int, lr: float) -> dict:
+        point = {"step": step, "train_loss": self.loss / self.n, "lr": lr,
+                 "grad_norm_mean": sum(self.norms) / self.n, "grad_norm_max": max(self.norms)}
+        self.loss, self.norms = 0.0, []
+        return point
 
 
 def _mark_diverged(result: TrainResult, step: int, what: str) -> None:
     result.status, result.stopped_by = "diverged", "diverged"
     result.diverged_at, result.divergence = step, f"non-finite {what} at step {step}"
-
-
-def _flush_window(window: dict, step: int, lr: float) -> dict:
-    norms = window["norms"]
-    point = {"step": step, "train_loss": window["loss"] / window["n"], "lr": lr,
-             "grad_norm_mean": sum(norms) / len(norms), "grad_norm_max": max(norms)}
-    window.update(loss=0.0, norms=[], n=0)
-    return point
 
 
 def _log_valid(result: TrainResult, step: int, valid_loss: float, lr: float) -> None:
