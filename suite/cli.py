@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         execution = plan_execution(args.workers, args.device, args.plugin, progress=sys.stderr.isatty())
         records = run_sweep(configs, args.out, execution, log=log)
-    sweep_args = [a for a in (sys.argv[1:] if argv is None else argv) if a not in ("run", "report")]
+    sweep_args = [a for a in (sys.argv[1:] if argv is None else argv) if a not in ("run", "report", "--quiet")]
     summary = write_outputs(args.out, records, command=" ".join(["python run_suite.py", *sweep_args]),
                             preset=args.preset, log=log)
     print(summary)
