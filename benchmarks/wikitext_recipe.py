@@ -7,7 +7,7 @@ divided by 4 when validation stalls, gradient-norm clip 0.25, BPTT 35, batch 20,
 through the suite's runner, trainer and task, and (b) as a bare torch loop written the way the
 example is, then prints both test perplexities and their ratio (issue 6 asks for ≤ 3 % apart).
 
-    python benchmarks/wikitext_recipe.py                      # the full thing (~1 h of CPU per path)
+    python benchmarks/wikitext_recipe.py                      # the full thing (≈ 1.6 h per path on 2 cores)
     python benchmarks/wikitext_recipe.py --epochs 1 --max-batches 300   # a smoke test in minutes
 
 Known, deliberate differences between the paths (none changes the recipe): the suite's vocabulary
@@ -185,6 +185,8 @@ def run_bare_path(args) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from suite.runner import keep_freed_memory
+    keep_freed_memory()  # the suite's runs do this; the bare loop gets the same allocator, for fair timings
     if args.threads:
         torch.set_num_threads(args.threads)
     paths = {p.strip() for p in args.paths.split(",")}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import importlib
 import multiprocessing
 import os
@@ -53,9 +54,25 @@ def versions() -> dict[str, str]:
     return {"suite": __version__, "torch": torch.__version__, "python": platform.python_version()}
 
 
+def keep_freed_memory() -> bool:
+    """Ask glibc to keep freed memory for reuse instead of returning it to the OS; False off glibc.
+
+    Training frees and reallocates the same large tensors every step (logits are tokens × vocabulary). By
+    default glibc unmaps each one and the next step page-faults it back in: on WikiText-2's 33k-word
+    vocabulary that cost about a third of each training step here (1.3–1.6× slower).
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_max = -1, -4  # glibc's mallopt parameter numbers
+    return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, 2**31 - 1))
+
+
 def execute(cfg: RunConfig, out_dir: Path, execution: Execution) -> dict:
     """Run one config in this process and write its record; never raises for a failing run."""
     torch.set_num_threads(execution.threads)
+    keep_freed_memory()
     import_plugins(execution.plugins)
     record = {"run_id": cfg.run_id, "label": cfg.model.label, "config": cfg.to_dict(), "seed": cfg.seed,
               "versions": versions(), "threads": execution.threads, "plugins": list(execution.plugins),
