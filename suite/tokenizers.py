@@ -7,6 +7,7 @@ with <pad>, <unk>, <eos> at 0, 1, 2 as everywhere in the suite.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -135,18 +136,33 @@ def get_tokenizer(corpus: Corpus, spec: TokenizerSpec, cache_dir: str | Path | N
     folder = Path(cache_dir) if cache_dir is not None else cache_root() / "tokenizers"
     key = cache_key(spec, corpus.train_sha256)
     path = folder / (f"{spec.kind}-{key}" + (".vocab.json" if spec.kind == "word" else ".model"))
-    if path.exists():
-        log(f"tokenizer cache hit: {spec.kind} (vocab_size={spec.vocab_size}) {path}")
-        tokenizer = _load(spec, path)
-        tokenizer.cache_hit = True
-        return tokenizer
-    if spec.kind == "word":
-        vocab = fit_word_vocab(corpus.splits["train"], spec)
-        write_text_atomic(path, json.dumps(vocab.itos, ensure_ascii=False))
-    else:
-        _write_bytes_atomic(path, train_sentencepiece(corpus.splits["train"], spec))
+    with _exclusive(path.with_name(path.name + ".lock")):  # parallel workers train a tokenizer once
+        if path.exists():
+            log(f"tokenizer cache hit: {spec.kind} (vocab_size={spec.vocab_size}) {path}")
+            tokenizer = _load(spec, path)
+            tokenizer.cache_hit = True
+            return tokenizer
+        if spec.kind == "word":
+            vocab = fit_word_vocab(corpus.splits["train"], spec)
+            write_text_atomic(path, json.dumps(vocab.itos, ensure_ascii=False))
+        else:
+            _write_bytes_atomic(path, train_sentencepiece(corpus.splits["train"], spec))
     log(f"tokenizer trained on the train split and cached: {spec.kind} (vocab_size={spec.vocab_size}) {path}")
     return _load(spec, path)
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path):
+    """Hold an exclusive lock on `lock_path` (POSIX); elsewhere two workers may train the same tokenizer."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 def _load(spec: TokenizerSpec, path: Path) -> Tokenizer:

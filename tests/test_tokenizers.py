@@ -1,5 +1,7 @@
 """Tokenizers: word vocabularies with <unk>, SentencePiece unigram/BPE, and their on-disk cache."""
 import hashlib
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import given, settings
@@ -9,7 +11,13 @@ from suite.config import ConfigError
 from suite.corpora import Corpus
 from suite.data import EOS, PAD, UNK
 from suite.grammar import generate
+from suite import tokenizers
 from suite.tokenizers import TokenizerSpec, fit_word_vocab, get_tokenizer, train_sentencepiece
+
+
+def artefacts(folder) -> list:
+    """Cached tokenizers in `folder` (not the lock files beside them)."""
+    return [p for p in folder.iterdir() if p.suffix != ".lock"]
 
 
 def corpus_of(train: list[str]) -> Corpus:
@@ -84,7 +92,7 @@ def test_second_request_is_a_logged_cache_hit(english, tmp_path, capsys):
     log = capsys.readouterr().err
     assert "trained on the train split and cached" in log and "tokenizer cache hit" in log
     assert first.vocab.itos == second.vocab.itos
-    assert len(list(tmp_path.iterdir())) == 1
+    assert len(artefacts(tmp_path)) == 1
 
 
 def test_cache_key_changes_with_text_and_settings(english, tmp_path, capsys):
@@ -92,7 +100,22 @@ def test_cache_key_changes_with_text_and_settings(english, tmp_path, capsys):
     get_tokenizer(english, TokenizerSpec("bpe", vocab_size=90), tmp_path)
     get_tokenizer(corpus_of(english.splits["train"][:-1]), TokenizerSpec("bpe", vocab_size=100), tmp_path)
     assert "cache hit" not in capsys.readouterr().err
-    assert len(list(tmp_path.iterdir())) == 3
+    assert len(artefacts(tmp_path)) == 3
+
+
+def test_parallel_workers_asking_for_one_tokenizer_train_it_once(english, tmp_path, monkeypatch):
+    calls = []
+
+    def slow_fit(lines, spec):  # widens the window in which both would find no cached file
+        calls.append(spec)
+        time.sleep(0.3)
+        return fit_word_vocab(lines, spec)
+
+    monkeypatch.setattr(tokenizers, "fit_word_vocab", slow_fit)
+    spec = TokenizerSpec("word", vocab_size=50)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: get_tokenizer(english, spec, tmp_path), range(2)))
+    assert len(calls) == 1 and results[0].vocab.itos == results[1].vocab.itos
 
 
 def test_training_uses_only_the_train_split(tmp_path):
