@@ -15,7 +15,7 @@ from .report import write_outputs
 from .results import cached_record
 from .runner import import_plugins, plan_execution, run_sweep
 from .sweep import PRESETS, Overrides, expand
-from .tasks import load_builtin_tasks
+from .tasks import all_tasks
 
 EXIT_BAD_INPUT = 2
 
@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         import_plugins(args.plugin)
     except Exception as exc:
         parser.error(f"cannot import plugin: {type(exc).__name__}: {exc}")
-    tasks = load_builtin_tasks()
+    tasks = all_tasks()
     if args.list:
         print(listing(tasks))
         return 0

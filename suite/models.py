@@ -6,7 +6,6 @@ quantities (e.g. ∂J⁽ⁱ⁾/∂h⁽ʲ⁾) can be measured, and is tested to m
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -14,34 +13,12 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .config import ConfigError, ModelConfig
+from .registry import ARCHITECTURES, Architecture, register_architecture
 
 OBJECTIVES = ("lm", "classify", "tag")
 INITS = ("default", "orthogonal", "identity")
 SKIPS = ("none", "residual", "highway")
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
-
-ModelBuilder = Callable[[ModelConfig, int, str, int], nn.Module]
-
-
-@dataclass(frozen=True)
-class Architecture:
-    name: str
-    description: str
-    build: ModelBuilder  # (config, vocab_size, objective, num_outputs) -> model
-    recurrent: bool = True  # has a hidden state and a step_by_step path
-    fused: bool = True  # trains on torch's fused kernels
-    tunable_init: bool = True  # honours init / spectral_radius / forget_bias
-    check: Callable[[ModelConfig], None] | None = None  # extra validation: raises ConfigError
-
-
-ARCHITECTURES: dict[str, Architecture] = {}
-
-
-def register_architecture(arch: Architecture) -> Architecture:
-    """Add an architecture to the zoo (plugins call this, or `register_cell`)."""
-    ARCHITECTURES[arch.name] = arch
-    return arch
-
 
 # --------------------------------------------------------------------------- recurrent layers
 
@@ -378,5 +355,3 @@ def build_model(cfg: ModelConfig, vocab_size: int, objective: str = "lm", num_ou
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())  # tied weights are counted once by parameters()
 
-
-from . import transformer  # noqa: E402,F401  (registers the Transformer reference)

@@ -1,6 +1,8 @@
-"""From run records to results: tables, plots, claims with verdicts, and REPORT.md.
+"""From run records to results: tables, plots, claims, sanity checks, REPORT.md and one page per section.
 
-Everything here is derived from run records only, so `run_suite.py report` rebuilds it in seconds.
+REPORT.md opens with what a reader came for, on one screen: each claim with its verdict and effect size,
+then the sanity checks; the detail of every section (rules, evidence, tables, plots) is on its own page
+under report/. Everything is derived from run records only, so `run_suite.py report` rebuilds it in seconds.
 """
 from __future__ import annotations
 
@@ -8,24 +10,40 @@ import os
 import platform
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import pandas as pd
 
-from .claims import Claim
+from .analysis import FINISHED, unique_runs
+from .claims import Check, Claim
+from .judging import REPORTS, TaskReport
 from .results import summarise, to_markdown, write_table, write_text_atomic
-from .tasks import TASKS, load_builtin_tasks
+from .tasks import all_tasks
 
 VERDICT_MARKS = {"reproduced": "✅ reproduced", "not reproduced": "❌ not reproduced",
                  "inconclusive": "❔ inconclusive"}
+CHECK_MARKS = {True: "✅ holds", False: "❌ fails", None: "– not run"}
+
+
+@dataclass
+class Section:
+    report: TaskReport
+    tables: dict[str, pd.DataFrame]
+    plots: list[Path]
+    claims: list[Claim] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def page(self) -> str:
+        return f"report/{self.report.name}.md"
 
 
 def summary_table(records: list[dict]) -> pd.DataFrame:
-    """One row per model, one column per task headline metric (mean [95 % CI] over seeds)."""
-    load_builtin_tasks()
+    """One row per model, one column per task headline metric (mean [95 % CI over seeds])."""
     merged: pd.DataFrame | None = None
-    for name, task in sorted(TASKS.items()):
+    for name, task in sorted(all_tasks().items()):
         task_records = [r for r in records if r["config"]["task"] == name]
         if not task_records or not task.headline:
             continue
@@ -36,57 +54,87 @@ def summary_table(records: list[dict]) -> pd.DataFrame:
     return merged if merged is not None else pd.DataFrame()
 
 
+def judge(report: TaskReport, finished: list[dict], out_dir: Path) -> Section | None:
+    """Run one report over its own tasks' records; None when the sweep ran none of them."""
+    mine = [r for r in finished if r["config"]["task"] in report.tasks]
+    if not mine:
+        return None
+    tables = report.tables(mine)
+    for table_name, table in tables.items():
+        write_table(table, table_name, out_dir)
+    plots = report.plots(mine, out_dir / "plots")
+    return Section(report, tables, plots, report.claims(mine), report.checks(mine))
+
+
 def write_outputs(out_dir: Path, records: list[dict], command: str, preset: str,
                   log: Callable[..., None] = print) -> str:
-    """Write tables, plots and REPORT.md for the records; return the summary table as Markdown."""
+    """Write tables, plots, report pages and REPORT.md; return the summary table as Markdown."""
     out_dir = Path(out_dir)
-    finished = [r for r in records if r.get("status") in ("ok", "diverged")]
-    for r in records:
-        if r.get("status") == "failed":
-            log(f"failed run {r['run_id']} ({r['config']['task']}, {r.get('label')}): {r.get('error')}")
+    records = unique_runs(records)  # a config listed twice is one run, never two replicates
+    finished = [r for r in records if r.get("status") in FINISHED]
     if not finished:
         return "no finished runs to report"
+    all_tasks()  # task packages register their reports on import
     summary = summary_table(finished)
     if not summary.empty:
         write_table(summary, "summary", out_dir)
-    sections, claims = [], []
     (out_dir / "plots").mkdir(parents=True, exist_ok=True)
-    for name, task in sorted(TASKS.items()):
-        tables = task.tables(finished)
-        for table_name, table in tables.items():
-            write_table(table, table_name, out_dir)
-        plots = task.plots(finished, out_dir / "plots") if tables else []
-        claims.extend(task.claims(finished))
-        if tables or plots:
-            sections.append(task_section(task, tables, plots, out_dir))
-    report = render_report(summary, claims, sections, records, command, preset)
-    write_text_atomic(out_dir / "REPORT.md", report)
+    sections = [s for s in (judge(rep, finished, out_dir) for _, rep in sorted(REPORTS.items())) if s]
+    for section in sections:
+        write_text_atomic(out_dir / section.page, render_page(section, out_dir))
+    write_text_atomic(out_dir / "REPORT.md", render_report(summary, sections, records, command, preset))
     log(f"report: {out_dir / 'REPORT.md'}")
     return to_markdown(summary) if not summary.empty else "no headline metrics: see REPORT.md"
 
 
-def task_section(task, tables: dict[str, pd.DataFrame], plots: list[Path], out_dir: Path) -> str:
-    lines = [f"## {task.name}", "", task.description[:1].upper() + task.description[1:] + ".", ""]
-    for table_name, table in tables.items():
-        lines += [f"**{table_name.replace('_', ' ')}** (`tables/{table_name}.csv`)", "", to_markdown(table), ""]
-    for plot in plots:
-        lines += [f"![{Path(plot).stem}]({Path(plot).relative_to(out_dir).as_posix()})", ""]
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def claims_overview(sections: list[Section]) -> str:
+    rows = [(c, s) for s in sections for c in s.claims]
+    if not rows:
+        return "_No claim could be judged: the sweep ran none of the tasks that test claims._"
+    lines = ["| claim | verdict | effect | source | detail |", "|---|---|---|---|---|"]
+    for c, s in rows:
+        verdict = VERDICT_MARKS.get(c.verdict, c.verdict) + (f": {c.why}" if c.why else "")
+        lines.append(f"| {_cell(c.statement)} | {_cell(verdict)} | {_cell(c.effect or '–')} | {_cell(c.source)} "
+                     f"| [{s.report.name}]({s.page}#{c.id.replace('.', '')}) |")
     return "\n".join(lines)
 
 
-def claims_table(claims: list[Claim]) -> str:
-    if not claims:
-        return "_No claim could be judged: the sweep ran none of the tasks that test claims._"
-    rows = ["| claim | source | verdict | evidence | rule |", "|---|---|---|---|---|"]
-    for c in claims:
-        verdict = VERDICT_MARKS.get(c.verdict, c.verdict) + (f" — {c.why}" if c.why else "")
-        rows.append(f"| {_cell(c.statement)} | {_cell(c.source)} | {_cell(verdict)} | {_cell(c.evidence)} "
-                    f"| {_cell(c.rule)} |")
-    return "\n".join(rows)
+def checks_overview(sections: list[Section]) -> str:
+    rows = [(c, s) for s in sections for c in s.checks]
+    if not rows:
+        return "_No sanity check ran in this sweep._"
+    lines = ["| check | result | evidence | detail |", "|---|---|---|---|"]
+    for c, s in rows:
+        lines.append(f"| {_cell(c.statement)} | {CHECK_MARKS[c.passed]} | {_cell(c.evidence)} "
+                     f"| [{s.report.name}]({s.page}) |")
+    return "\n".join(lines)
 
 
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def render_page(section: Section, out_dir: Path) -> str:
+    """One section's page: each claim in full (rule, evidence), its checks, tables and plots."""
+    rep = section.report
+    lines = [f"# {rep.title or rep.name}", "", f"[← back to the report](../REPORT.md)", ""]
+    for c in section.claims:
+        lines += [f"## {c.id}", "", f"**Claim.** {c.statement} ({c.source})", "",
+                  f"**Rule, fixed before the results.** {c.rule}", "",
+                  f"**Verdict.** {VERDICT_MARKS.get(c.verdict, c.verdict)}" + (f": {c.why}" if c.why else ""), "",
+                  f"**Effect.** {c.effect or '–'}", "", f"**Evidence.** {c.evidence}", ""]
+    if section.checks:
+        lines += ["## Sanity checks", "", "Consequences of a definition or an inequality: they catch bugs, "
+                  "they are not findings.", "", "| check | result | evidence | rule |", "|---|---|---|---|"]
+        lines += [f"| {_cell(c.statement)} | {CHECK_MARKS[c.passed]} | {_cell(c.evidence)} | {_cell(c.rule)} |"
+                  for c in section.checks]
+        lines.append("")
+    for table_name, table in section.tables.items():
+        lines += [f"## {table_name.replace('_', ' ')}", "", f"`tables/{table_name}.csv`", "",
+                  to_markdown(table), ""]
+    for plot in section.plots:
+        lines += [f"![{Path(plot).stem}](../{Path(plot).relative_to(out_dir).as_posix()})", ""]
+    return "\n".join(lines)
 
 
 def provenance(records: list[dict], command: str, preset: str) -> str:
@@ -106,25 +154,26 @@ def provenance(records: list[dict], command: str, preset: str) -> str:
         f"- machine: {platform.platform()}, {os.cpu_count()} cores; report written "
         f"{time.strftime('%Y-%m-%d %H:%M %Z')}",
     ]
-    failed = [r for r in records if r.get("status") == "failed"]
     lines += [f"- failed: {r['config']['task']} {r.get('label')} seed {r['config']['seed']}: {r.get('error')}"
-              for r in failed]
+              for r in records if r.get("status") == "failed"]
     return "\n".join(lines)
 
 
-def render_report(summary: pd.DataFrame, claims: list[Claim], sections: list[str], records: list[dict],
-                  command: str, preset: str) -> str:
-    counts = Counter(c.verdict for c in claims)
+def render_report(summary: pd.DataFrame, sections: list[Section], records: list[dict], command: str,
+                  preset: str) -> str:
+    counts = Counter(c.verdict for s in sections for c in s.claims)
     tally = ", ".join(f"{counts[v]} {v}" for v in ("reproduced", "not reproduced", "inconclusive") if counts[v])
+    pages = [f"- [{s.report.title or s.report.name}]({s.page})" for s in sections]
     return "\n".join([
         "# recency-bench report", "",
         f"Regenerate with `{command}`; rebuild tables, plots and this report from the cached runs "
         f"(no training) with `{command.replace('run_suite.py', 'run_suite.py report', 1)}`.", "",
         "## Claims", "",
-        f"Each claim is judged by the rule in its row, from 95 % confidence intervals over seeds ({tally}).",
-        "", claims_table(claims), "",
+        f"What the literature asserts and this sweep could contradict ({tally or 'none judged'}); each verdict "
+        "follows the rule on its section's page.", "", claims_overview(sections), "",
+        "## Sanity checks", "", checks_overview(sections), "",
+        "## Sections", "", *pages, "",
         "## Summary", "", "Headline metric of each task per model: mean [95 % CI over seeds].", "",
         to_markdown(summary) if not summary.empty else "_No task in this sweep has headline metrics._", "",
-        *sections, "",
         "## Provenance", "", provenance(records, command, preset), "",
     ])

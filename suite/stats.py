@@ -1,24 +1,23 @@
-"""Confidence intervals: t-intervals across seeds, bootstrap and Wilson intervals within one seed."""
+"""Intervals and tests, from scipy and statsmodels: the suite computes no statistic by hand.
+
+Which interval fits which number:
+- a continuous metric over seeds (perplexity, a slope): `mean_ci`, Student's t over the seed means;
+- a proportion within one trained model (errors among items): `wilson_ci`;
+- a proportion pooled over seeds: `pooled_rate_ci`, Wilson on the pooled counts with the sample size
+  shrunk by the between-seed overdispersion, so it never leaves [0, 1] and does not pretend seeds are items;
+- a difference of two groups of seeds: `difference_ci` (Welch).
+"""
 from __future__ import annotations
 
 import math
-import random
 from dataclasses import dataclass
 from typing import Sequence
 
-# Two-sided 95 % critical values of Student's t, by degrees of freedom (standard tables).
-_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
-        10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110,
-        18: 2.101, 19: 2.093, 20: 2.086, 25: 2.060, 30: 2.042, 40: 2.021, 60: 2.000, 120: 1.980}
+import numpy as np
+from scipy import stats as sps
+from statsmodels.stats.proportion import proportion_confint
 
-
-def t_critical_95(df: int) -> float:
-    """95 % two-sided t critical value; conservative (next smaller tabled df) between table rows."""
-    if df < 1:
-        raise ValueError("need at least one degree of freedom")
-    if df > 120:
-        return 1.960
-    return _T95[max(k for k in _T95 if k <= df)]
+LEVEL = 0.95
 
 
 @dataclass(frozen=True)
@@ -27,13 +26,16 @@ class Interval:
     low: float
     high: float
     n: int
-    method: str  # "t" over seeds, "bootstrap"/"wilson" over items, "none" for a single value
+    method: str  # "t" over seeds, "wilson"/"pooled wilson"/"bootstrap" over items, "none" for one value
 
     def overlaps(self, other: "Interval") -> bool:
         return not (self.high < other.low or other.high < self.low)
 
     def format(self, digits: int = 3) -> str:
         return format_estimate(self.mean, self.low, self.high, digits)
+
+
+NO_VALUE = Interval(math.nan, math.nan, math.nan, 0, "none")
 
 
 def format_number(value: float, digits: int = 3) -> str:
@@ -52,38 +54,78 @@ def format_estimate(mean: float, low: float, high: float, digits: int = 3) -> st
     return f"{format_number(mean, digits)} [{format_number(low, digits)}, {format_number(high, digits)}]"
 
 
-def mean_ci(values: Sequence[float]) -> Interval:
-    """Mean and 95 % t-interval across seeds; with one value the interval is undefined (NaN)."""
-    vals = [float(v) for v in values if v is not None and not math.isnan(float(v))]
-    n = len(vals)
-    if n == 0:
-        return Interval(math.nan, math.nan, math.nan, 0, "none")
-    mean = sum(vals) / n
-    if n == 1:
+def _finite(values: Sequence[float | None]) -> np.ndarray:
+    arr = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+    return arr[~np.isnan(arr)]
+
+
+def t_critical(df: int, level: float = LEVEL) -> float:
+    if df < 1:
+        raise ValueError("need at least one degree of freedom")
+    return float(sps.t.ppf(0.5 + level / 2, df))
+
+
+def mean_ci(values: Sequence[float | None], level: float = LEVEL) -> Interval:
+    """Mean and t-interval across seeds; with one value the interval is undefined (NaN)."""
+    vals = _finite(values)
+    if len(vals) == 0:
+        return NO_VALUE
+    mean = float(vals.mean())
+    if len(vals) == 1:
         return Interval(mean, math.nan, math.nan, 1, "none")
-    sd = math.sqrt(sum((v - mean) ** 2 for v in vals) / (n - 1))
-    half = t_critical_95(n - 1) * sd / math.sqrt(n)
-    return Interval(mean, mean - half, mean + half, n, "t")
+    half = t_critical(len(vals) - 1, level) * float(sps.sem(vals))
+    return Interval(mean, mean - half, mean + half, len(vals), "t")
 
 
-def bootstrap_ci(values: Sequence[float], resamples: int = 1000, seed: int = 0) -> Interval:
-    """Percentile bootstrap 95 % interval of the mean over items (used when only one seed ran)."""
-    vals = [float(v) for v in values]
-    n = len(vals)
-    if n == 0:
-        return Interval(math.nan, math.nan, math.nan, 0, "none")
-    rng = random.Random(seed)
-    means = sorted(sum(rng.choices(vals, k=n)) / n for _ in range(resamples))
-    return Interval(sum(vals) / n, means[int(0.025 * resamples)], means[int(0.975 * resamples) - 1],
-                    n, "bootstrap")
+def wilson_ci(successes: float, n: float, level: float = LEVEL) -> Interval:
+    """Wilson score interval for a proportion (statsmodels)."""
+    if n <= 0:
+        return NO_VALUE
+    low, high = proportion_confint(successes, n, alpha=1 - level, method="wilson")
+    return Interval(successes / n, float(low), float(high), int(round(n)), "wilson")
 
 
-def wilson_ci(successes: int, n: int, z: float = 1.96) -> Interval:
-    """Wilson score 95 % interval for a proportion."""
-    if n == 0:
-        return Interval(math.nan, math.nan, math.nan, 0, "none")
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return Interval(p, centre - half, centre + half, n, "wilson")
+def pooled_rate_ci(successes: Sequence[int], totals: Sequence[int], level: float = LEVEL) -> Interval:
+    """A proportion pooled over seeds: Wilson on the pooled counts, the sample size divided by the
+    overdispersion (Pearson χ² / (seeds − 1), at least 1), so seeds that disagree widen the interval."""
+    pairs = [(s, t) for s, t in zip(successes, totals) if t > 0]
+    if not pairs:
+        return NO_VALUE
+    k = sum(s for s, _ in pairs)
+    n = sum(t for _, t in pairs)
+    if len(pairs) == 1:
+        return wilson_ci(k, n, level)
+    p = k / n
+    expected_var = p * (1 - p)
+    chi2 = sum((s - t * p) ** 2 / (t * expected_var) for s, t in pairs) if expected_var > 0 else 0.0
+    dispersion = max(1.0, chi2 / (len(pairs) - 1))
+    ci = wilson_ci(k / dispersion, n / dispersion, level)
+    return Interval(p, ci.low, ci.high, len(pairs), "pooled wilson")
+
+
+def bootstrap_ci(values: Sequence[float], level: float = LEVEL, seed: int = 0,
+                 resamples: int = 2000) -> Interval:
+    """Percentile bootstrap interval of the mean over items (scipy), for one seed's per-item values."""
+    vals = _finite(values)
+    if len(vals) == 0:
+        return NO_VALUE
+    if len(vals) == 1 or np.all(vals == vals[0]):
+        return Interval(float(vals.mean()), float(vals.mean()), float(vals.mean()), len(vals), "bootstrap")
+    res = sps.bootstrap((vals,), np.mean, confidence_level=level, n_resamples=resamples, method="percentile",
+                        rng=np.random.default_rng(seed))
+    return Interval(float(vals.mean()), float(res.confidence_interval.low), float(res.confidence_interval.high),
+                    len(vals), "bootstrap")
+
+
+def difference_ci(a: Sequence[float], b: Sequence[float], level: float = LEVEL) -> Interval:
+    """mean(a) − mean(b) with a Welch interval over seeds (scipy); undefined with < 2 values a side."""
+    x, y = _finite(a), _finite(b)
+    if len(x) == 0 or len(y) == 0:
+        return NO_VALUE
+    diff = float(x.mean() - y.mean())
+    if len(x) < 2 or len(y) < 2:
+        return Interval(diff, math.nan, math.nan, min(len(x), len(y)), "none")
+    if np.var(x) == 0 and np.var(y) == 0:  # identical replicates: the difference is exact
+        return Interval(diff, diff, diff, min(len(x), len(y)), "welch")
+    ci = sps.ttest_ind(x, y, equal_var=False).confidence_interval(confidence_level=level)
+    return Interval(diff, float(ci.low), float(ci.high), min(len(x), len(y)), "welch")

@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import ConfigError, ModelConfig, RunConfig, replace
-from .tasks import TASKS, check_run_config, load_builtin_tasks
+from .options import option_names
+from .tasks import Task, all_tasks, check_run_config
 
 
 @dataclass(frozen=True)
@@ -64,11 +65,11 @@ def expand(preset: Preset, over: Overrides, notices: list[str] | None = None) ->
     """Every run of the sweep, validated; raises ConfigError for names or combinations that cannot run.
     Why a preset leaves a task out (e.g. no corpus given) is appended to `notices`, once per reason."""
     notices = [] if notices is None else notices
-    load_builtin_tasks()
-    task_names = over.tasks or preset.tasks or tuple(sorted(TASKS))
+    tasks = all_tasks()
+    task_names = over.tasks or preset.tasks or tuple(sorted(tasks))
     for name in task_names:
-        if name not in TASKS:
-            raise ConfigError(f"unknown task '{name}'; valid: {', '.join(sorted(TASKS))}")
+        if name not in tasks:
+            raise ConfigError(f"unknown task '{name}'; valid: {', '.join(sorted(tasks))}")
     _check_options(task_names, over.options)
     configs: list[RunConfig] = []
     for name in task_names:
@@ -88,7 +89,7 @@ def _variants(preset: Preset, over: Overrides) -> list[Variant]:
 
 
 def _expand_task(name: str, preset: Preset, over: Overrides, notices: list[str]) -> list[RunConfig]:
-    task = TASKS[name]
+    task = all_tasks()[name]
     settings = task.settings(preset.size)
     explicit_bidirectional = bool(over.bidirectional)
     configs = []
@@ -104,8 +105,7 @@ def _expand_task(name: str, preset: Preset, over: Overrides, notices: list[str])
             for variant in task.variants(base, preset.size):
                 model = replace(base, **variant.get("model", {}))
                 train = replace(replace(settings.train, **variant.get("train", {})), steps=over.steps)
-                options = {**task.default_options, **settings.options, **variant.get("options", {}),
-                           **{k: val for k, val in over.options.items() if k in task.default_options}}
+                options = run_options(task, settings.options, variant.get("options", {}), over.options)
                 for seed in over.seeds or preset.seeds:
                     cfg = RunConfig(name, model, train, seed, options, over.device)
                     reason = task.skip_reason(cfg)
@@ -120,8 +120,16 @@ def _expand_task(name: str, preset: Preset, over: Overrides, notices: list[str])
     return configs
 
 
+def run_options(task: Task, *layers: dict[str, Any]) -> dict[str, Any]:
+    """The run's full option dict: the task's defaults, then each layer (preset size, variant, command
+    line) in turn, keeping only the task's own option names; typed and range-checked by the task."""
+    names = option_names(task.Options)
+    merged = {k: v for layer in layers for k, v in layer.items() if k in names}
+    return task.options(RunConfig(task.name, options=merged)).as_dict()
+
+
 def _check_options(task_names, options: dict[str, Any]) -> None:
-    known = {k for n in task_names for k in TASKS[n].default_options}
+    known = {k for n in task_names for k in option_names(all_tasks()[n].Options)}
     for key in options:
         if key not in known:
             raise ConfigError(f"no selected task has option '{key}'; valid: {', '.join(sorted(known)) or 'none'}")

@@ -1,27 +1,40 @@
-"""The task interface and registry.
+"""The task interface and registry: the measuring side of a task.
 
-A task declares its data, its objective, its metrics, how big it is at each preset size, and
-(optionally) the tables, plots and claims the report shows for it. Task modules live in the
-top-level `tasks/` package and register themselves with `@register_task`.
+A task declares its options (a frozen dataclass, validated in one place), how big it is at each preset
+size, its data, its objective and its metrics. What the report makes of its records (tables, plots,
+claims) lives apart, in a `TaskReport` (suite/judging.py). Task packages are found through the
+`recency_bench.tasks` entry point group (pyproject.toml), so the framework names no task package.
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from dataclasses import dataclass, field
-from pathlib import Path
+import functools
+from dataclasses import dataclass, field, make_dataclass
+from importlib.metadata import entry_points
 from typing import Any
 
-import pandas as pd
 import torch
 from torch import nn
 
 from .config import ConfigError, ModelConfig, RunConfig, TrainConfig
 from .data import Vocab
-from .models import ARCHITECTURES, build_model, count_parameters
-from .train import Batcher, TrainResult, fit
+from .models import build_model, count_parameters, validate_model_config
+from .options import TaskOptions, option, parse_options
+from .train import Batcher, TrainResult, fit, validate_train_config
 
 SIZES = ("smoke", "quick", "standard", "paper")
+ENTRY_POINT_GROUP = "recency_bench.tasks"
+
+
+def by_size(size: str, **rows: tuple) -> dict[str, Any]:
+    """Pick one column of a table of settings, one row per setting and one column per size:
+    by_size("quick", steps=(30, 800, 1500, 8000), hidden=(32, 64, 128, 256)) → {"steps": 800, "hidden": 64}."""
+    if size not in SIZES:
+        raise ConfigError(f"unknown size '{size}'; valid: {', '.join(SIZES)}")
+    column = SIZES.index(size)
+    for name, row in rows.items():
+        if len(row) != len(SIZES):
+            raise ValueError(f"setting '{name}' needs one value per size {SIZES} (got {len(row)})")
+    return {name: row[column] for name, row in rows.items()}
 
 
 @dataclass(frozen=True)
@@ -49,16 +62,28 @@ class RunOutcome:
     training: TrainResult
     metrics: dict[str, Any]
     parameters: int
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # more record fields (provenance, item tables)
+    model: nn.Module | None = None  # the trained model, for saving; never serialised into the record
+    vocab: Any = None  # its vocabulary or tokenizer
 
 
 class Task:
     name: str = ""
     description: str = ""
     objective: str = "lm"  # lm | classify | tag
-    default_options: dict[str, Any] = {}
+    Options: type[TaskOptions] = TaskOptions
     headline: tuple[str, ...] = ()  # metrics shown in the cross-task summary table
 
+    def __init_subclass__(cls, **kwargs):
+        # TRANSITIONAL (removed once every task declares Options): a task that still lists
+        # `default_options` as a dict gets an Options dataclass typed from its default values.
+        super().__init_subclass__(**kwargs)
+        legacy = cls.__dict__.get("default_options")
+        if isinstance(legacy, dict) and "Options" not in cls.__dict__:
+            fields = [(k, type(v), option(v)) for k, v in legacy.items()]
+            cls.Options = make_dataclass(f"{cls.__name__}Options", fields, bases=(TaskOptions,), frozen=True)
+
+    # ----- configuration
     def settings(self, size: str) -> TaskSettings:
         """Training budget, model shape and options for a preset size."""
         raise NotImplementedError
@@ -68,39 +93,55 @@ class Task:
         overrides (e.g. a grid of spectral radii); [] skips the model for this task."""
         return [{}]
 
+    def options(self, cfg: RunConfig) -> Any:
+        """The run's options as this task's typed dataclass (raises ConfigError when malformed)."""
+        return parse_options(self.Options, cfg.options, self.name)
+
     def validate(self, cfg: RunConfig) -> None:
-        """Raise ConfigError when this task cannot run `cfg`."""
+        """Raise ConfigError when this task cannot run `cfg` (options are already type-checked)."""
 
     def skip_reason(self, cfg: RunConfig) -> str | None:
         """One line saying why a preset sweep leaves `cfg` out (e.g. no corpus given), or None to run it.
         A task the user names explicitly is not skipped: the reason becomes a ConfigError instead."""
         return None
 
+    # ----- measuring
     def prepare(self, cfg: RunConfig) -> TaskData:
         raise NotImplementedError
 
     def evaluate(self, model: nn.Module, data: TaskData, cfg: RunConfig) -> dict[str, Any]:
         raise NotImplementedError
 
-    def run(self, cfg: RunConfig, progress: bool = False) -> RunOutcome:
-        """Prepare data, build, train, evaluate. Tasks that measure during training override this."""
-        data = self.prepare(cfg)
-        model = build_model(cfg.model, len(data.vocab), self.objective, data.num_outputs).to(cfg.device)
-        training = fit(model, data.train, data.valid, cfg.train, seed=cfg.seed, device=cfg.device,
-                       progress=progress)
-        metrics = self.evaluate(model, data, cfg) if training.status == "ok" else {}
-        return RunOutcome(training, metrics, count_parameters(model))
+    def build(self, cfg: RunConfig, data: TaskData) -> nn.Module:
+        """The model to train (hook: a task may re-initialise parts of it)."""
+        return build_model(cfg.model, len(data.vocab), self.objective, data.num_outputs).to(cfg.device)
 
-    # ----- report hooks: derived from run records only, so `run_suite.py report` needs no training.
-    # `records` holds every finished record of the sweep (all tasks): filter to the tasks you need.
-    def tables(self, records: list[dict]) -> dict[str, pd.DataFrame]:
+    def before_training(self, model: nn.Module, data: TaskData, cfg: RunConfig) -> Any:
+        """Hook: attach meters to the model before training; the value goes to `after_training`."""
+        return None
+
+    def after_training(self, model: nn.Module, data: TaskData, cfg: RunConfig, training: TrainResult,
+                       watch: Any) -> dict[str, Any]:
+        """Hook: detach meters and return extra metrics (kept only when training finished ok)."""
         return {}
 
-    def plots(self, records: list[dict], out_dir: Path) -> list[Path]:
-        return []
+    def record_extra(self, data: TaskData, cfg: RunConfig) -> dict[str, Any]:
+        """Hook: more fields for the run record that are not metrics (e.g. corpus provenance)."""
+        return {}
 
-    def claims(self, records: list[dict]) -> list:
-        return []
+    def run(self, cfg: RunConfig, progress: bool = False) -> RunOutcome:
+        """Prepare data, build, train, evaluate. Tasks that measure during training use the hooks;
+        a task whose measurement is not a training run at all overrides this."""
+        data = self.prepare(cfg)
+        torch.manual_seed(cfg.seed)  # init and dropout follow the run's seed, with or without the runner
+        model = self.build(cfg, data)
+        watch = self.before_training(model, data, cfg)
+        training = fit(model, data.train, data.valid, cfg.train, seed=cfg.seed, device=cfg.device,
+                       progress=progress)
+        more = self.after_training(model, data, cfg, training, watch)
+        metrics = {**self.evaluate(model, data, cfg), **more} if training.status == "ok" else {}
+        return RunOutcome(training, metrics, count_parameters(model), self.record_extra(data, cfg),
+                          model=model, vocab=data.vocab)
 
 
 TASKS: dict[str, Task] = {}
@@ -114,28 +155,34 @@ def register_task(cls: type[Task]) -> type[Task]:
     return cls
 
 
-def load_builtin_tasks() -> dict[str, Task]:
-    """Import every module of the `tasks` package so that each registers itself."""
-    import tasks as package
-    for info in pkgutil.iter_modules(package.__path__):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"tasks.{info.name}")
+@functools.cache
+def _load_task_packages() -> None:
+    """Import every package registered under the entry point group (the suite's own `tasks`, and any
+    installed third-party task package); each registers its tasks and reports on import."""
+    found = entry_points(group=ENTRY_POINT_GROUP)
+    if not found and not TASKS:
+        raise ConfigError(f"no task package is registered under '{ENTRY_POINT_GROUP}': install the project "
+                          "with pip install -e . (see README)")
+    for ep in found:
+        ep.load()
+
+
+def all_tasks() -> dict[str, Task]:
+    _load_task_packages()
     return TASKS
 
 
 def get_task(name: str) -> Task:
-    load_builtin_tasks()
-    if name not in TASKS:
-        raise ConfigError(f"unknown task '{name}'; valid: {', '.join(sorted(TASKS))}")
-    return TASKS[name]
+    tasks = all_tasks()
+    if name not in tasks:
+        raise ConfigError(f"unknown task '{name}'; valid: {', '.join(sorted(tasks))}")
+    return tasks[name]
 
 
 def check_run_config(cfg: RunConfig) -> Task:
-    """Validate a whole run config (task, model for the task's objective, training); return the task."""
-    from .models import validate_model_config
-    from .train import validate_train_config
-
+    """Validate a whole run config (task options, model for the task's objective, training); return the task."""
     task = get_task(cfg.task)
+    task.options(cfg)
     validate_model_config(cfg.model, task.objective)
     validate_train_config(cfg.train)
     if cfg.device != "cpu" and not cfg.device.startswith("cuda"):
@@ -144,7 +191,3 @@ def check_run_config(cfg: RunConfig) -> Task:
         raise ConfigError(f"device '{cfg.device}' requested but torch sees no CUDA device")
     task.validate(cfg)
     return task
-
-
-def architecture_names() -> list[str]:
-    return sorted(ARCHITECTURES)

@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from torch import nn
 
@@ -188,19 +188,32 @@ class Scored:
         return 1 - sum(self.correct) / len(self.correct) if self.correct else float("nan")
 
 
-def representable(item: MinimalPair, vocab: Vocab) -> bool:
-    return all(w in vocab for w in (*item.prefix, *item.correct, *item.wrong))
+Encoder = Callable[[Sequence[str]], "list[int] | None"]  # words → ids, or None when unrepresentable
 
 
-def score_pairs(model: nn.Module, items: Sequence[MinimalPair], vocab: Vocab, device: str = "cpu") -> Scored:
-    """Score each pair from a fresh state with the suite's continuation log-probabilities; a tie
-    counts as an error (the model does not prefer the correct form)."""
-    ok = [it for it in items if representable(it, vocab)]
-    bad = [it for it in items if not representable(it, vocab)]
+def vocab_encoder(vocab: Vocab) -> Encoder:
+    """A word-level vocabulary spells an item only when it knows every word."""
+    return lambda words: vocab.encode(words) if all(w in vocab for w in words) else None
+
+
+def score_pairs(model: nn.Module, items: Sequence[MinimalPair], encoder: Vocab | Encoder,
+                device: str = "cpu") -> Scored:
+    """Score each pair from a fresh state with the suite's continuation log-probabilities (a multi-piece
+    word sums its pieces); a tie counts as an error (the model does not prefer the correct form).
+    `encoder` is a word vocabulary, or any function from words to ids (None: cannot spell them)."""
+    encode = vocab_encoder(encoder) if isinstance(encoder, Vocab) else encoder
+    ok, bad, encoded = [], [], []
+    for it in items:
+        ids = [encode(part) for part in (it.prefix, it.correct, it.wrong)]
+        if any(i is None for i in ids):
+            bad.append(it)
+        else:
+            ok.append(it)
+            encoded.append(ids)
     if not ok:
         return Scored([], [], [], bad)
-    prefixes = [vocab.encode(it.prefix) for it in ok]
-    conts = [vocab.encode(it.correct) for it in ok] + [vocab.encode(it.wrong) for it in ok]
+    prefixes = [e[0] for e in encoded]
+    conts = [e[1] for e in encoded] + [e[2] for e in encoded]
     scores = continuation_logprobs(model, prefixes + prefixes, conts, device)
     n = len(ok)
     margins = [scores[i] - scores[n + i] for i in range(n)]

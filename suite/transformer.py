@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .config import ConfigError, ModelConfig
-from .models import Architecture, register_architecture
+from .registry import Architecture, register_architecture
 
 POSITIONS = ("sinusoidal", "learned")
 MAX_LEARNED_POSITIONS = 512  # longest sequence a learned position table covers

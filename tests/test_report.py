@@ -1,5 +1,10 @@
-"""REPORT.md: claims first, a section per task, provenance; rebuilt from records alone."""
+"""REPORT.md: claims and sanity checks on the first screen, a page per section, provenance; rebuilt from
+records alone."""
+import pandas as pd
+
+from suite.claims import REPRODUCED, Check, Claim
 from suite.config import ModelConfig, RunConfig
+from suite.judging import REPORTS, TaskReport, register_report
 from suite.report import write_outputs
 
 
@@ -10,16 +15,56 @@ def record(arch, seed, ppl):
             "versions": {"torch": "x", "suite": "y", "python": "z"}, "threads": 1, "wall_seconds": 3.0}
 
 
-def test_report_has_claims_summary_task_sections_and_provenance(tmp_path):
+def write(tmp_path, records):
+    return write_outputs(tmp_path, records, command="python run_suite.py --x", preset="quick", log=lambda *a: None)
+
+
+def test_report_opens_with_claims_and_checks_and_links_a_page_per_section(tmp_path):
     records = [record(a, s, p + s) for a, p in [("lstm", 10.0), ("rnn_tanh", 20.0)] for s in range(3)]
     records.append({**record("gru", 0, 1.0), "status": "failed", "error": "RuntimeError: boom"})
-    summary = write_outputs(tmp_path, records, command="python run_suite.py --x", preset="quick",
-                            log=lambda *a: None)
+    summary = write(tmp_path, records)
     report = (tmp_path / "REPORT.md").read_text()
-    assert report.index("## Claims") < report.index("## Summary") < report.index("## grammar_lm") \
-        < report.index("## Provenance")
+    assert report.index("## Claims") < report.index("## Sanity checks") < report.index("## Sections") \
+        < report.index("## Summary") < report.index("## Provenance")
     assert "`python run_suite.py --x`" in report and "`python run_suite.py report --x`" in report
+    assert "(report/grammar_lm.md)" in report
+    page = (tmp_path / "report" / "grammar_lm.md").read_text()
+    assert "grammar lm perplexity" in page and "../REPORT.md" in page
     assert "11 [" in summary  # lstm mean over seeds 10, 11, 12 with its interval
     assert "1 failed" in report and "boom" in report
     assert (tmp_path / "tables" / "summary.csv").exists()
     assert (tmp_path / "tables" / "grammar_lm_perplexity.md").exists()
+
+
+def test_a_config_listed_twice_counts_once(tmp_path):
+    # `run_suite.py report` used to hand the same cached record over once per listing: 6 "seeds" for 3.
+    records = [record("lstm", s, 10.0 + s) for s in range(3)]
+    write(tmp_path, records + records)
+    table = pd.read_csv(tmp_path / "tables" / "grammar_lm_perplexity.csv")
+    assert table.loc[0, "runs"] == 3
+
+
+def test_claims_and_checks_of_a_registered_report_reach_the_first_screen(tmp_path):
+    @register_report
+    class Probe(TaskReport):
+        name = "zz_probe"
+        tasks = ("grammar_lm",)
+
+        def claims(self, records):
+            return [Claim("probe.claim", "a probe claim", "Someone (2000)", "a rule", REPRODUCED, "numbers",
+                          effect="Δ 0.3 [0.1, 0.5]")]
+
+        def checks(self, records):
+            return [Check("probe.check", "a bound holds", False, "3 of 4 within")]
+
+    try:
+        write(tmp_path, [record("lstm", 0, 10.0)])
+    finally:
+        REPORTS.pop("zz_probe")
+    report = (tmp_path / "REPORT.md").read_text()
+    claims = report[report.index("## Claims"):report.index("## Sanity checks")]
+    checks = report[report.index("## Sanity checks"):report.index("## Sections")]
+    assert "a probe claim" in claims and "Δ 0.3 [0.1, 0.5]" in claims and "reproduced" in claims
+    assert "a bound holds" in checks and "fails" in checks and "a bound holds" not in claims
+    page = (tmp_path / "report" / "zz_probe.md").read_text()
+    assert "a rule" in page and "numbers" in page

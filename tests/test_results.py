@@ -6,7 +6,7 @@ import pytest
 
 from suite.config import ModelConfig, RunConfig
 from suite.results import cached_record, record_path, summarise, to_markdown, write_json_atomic
-from suite.stats import t_critical_95
+from suite.stats import t_critical
 
 
 def record(arch="lstm", seed=0, status="ok", **metrics):
@@ -47,7 +47,7 @@ def test_summarise_gives_t_intervals_over_seeds_and_counts_divergence():
     records.append(record("gru", seed=0, test_ppl=9.0))
     table = summarise(records, ["test_ppl"]).set_index("model")
     assert table.loc["lstm", "test_ppl"] == 12.0
-    assert table.loc["lstm", "test_ppl_high"] - 12.0 == pytest.approx(t_critical_95(2) * 2 / math.sqrt(3))
+    assert table.loc["lstm", "test_ppl_high"] - 12.0 == pytest.approx(t_critical(2) * 2 / math.sqrt(3))
     assert table.loc["lstm", "runs"] == 4 and table.loc["lstm", "diverged"] == 1
     assert math.isnan(table.loc["gru", "test_ppl_low"])
     md = to_markdown(table.reset_index())

@@ -1,0 +1,110 @@
+"""Shared helpers of the judging side: read run records, group them, attach the right interval.
+
+Report modules receive plain run records (the JSON the runner wrote). These helpers are the only place
+that knows the record layout, so a table or claim reads `metric(r, "test_ppl")` and `label(r)` instead of
+digging through `r["config"]["model"]`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Hashable, Iterable, Sequence
+
+from .stats import Interval, mean_ci, pooled_rate_ci
+
+FINISHED = ("ok", "diverged")
+
+
+# --------------------------------------------------------------------------- records
+
+
+def unique_runs(records: Iterable[dict]) -> list[dict]:
+    """One record per run id (the last one wins): a config listed twice in a sweep is one run."""
+    return list({r["run_id"]: r for r in records}.values())
+
+
+def ok_runs(records: Iterable[dict], *tasks: str) -> list[dict]:
+    """Records that finished without diverging, of the given tasks (all tasks when none given)."""
+    return [r for r in unique_runs(records)
+            if r.get("status") == "ok" and (not tasks or r["config"]["task"] in tasks)]
+
+
+def task_of(record: dict) -> str:
+    return record["config"]["task"]
+
+
+def label(record: dict) -> str:
+    """The model's short name in tables and plots, e.g. 'lstm×2+res'."""
+    return record.get("label") or record["config"]["model"]["arch"]
+
+
+def arch(record: dict) -> str:
+    return record["config"]["model"]["arch"]
+
+
+def model_field(record: dict, name: str) -> Any:
+    return record["config"]["model"].get(name)
+
+
+def train_field(record: dict, name: str) -> Any:
+    return record["config"]["train"].get(name)
+
+
+def option(record: dict, name: str, default: Any = None) -> Any:
+    return record["config"].get("options", {}).get(name, default)
+
+
+def seed(record: dict) -> int:
+    return record["config"]["seed"]
+
+
+def metric(record: dict, name: str, default: float = math.nan) -> Any:
+    value = (record.get("metrics") or {}).get(name, default)
+    return default if value is None else value
+
+
+# --------------------------------------------------------------------------- grouping
+
+
+def group_by(records: Iterable[dict], key: Callable[[dict], Hashable]) -> dict[Hashable, list[dict]]:
+    """Records grouped by key(record), groups in sorted key order."""
+    groups: dict[Hashable, list[dict]] = {}
+    for r in records:
+        groups.setdefault(key(r), []).append(r)
+    return dict(sorted(groups.items(), key=lambda kv: _sortable(kv[0])))
+
+
+def by_label(records: Iterable[dict]) -> dict[str, list[dict]]:
+    return group_by(records, label)  # type: ignore[return-value]
+
+
+def _sortable(key: Any) -> Any:
+    if isinstance(key, tuple):
+        return tuple(_sortable(k) for k in key)
+    return (0, key, "") if isinstance(key, (int, float)) and not isinstance(key, bool) else (1, 0, str(key))
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def seed_interval(runs: Sequence[dict], name: str) -> Interval:
+    """A continuous metric over seeds: mean and t-interval (undefined with one seed)."""
+    return mean_ci([metric(r, name) for r in runs])
+
+
+def rate_interval(runs: Sequence[dict], counts: Callable[[dict], tuple[int, int]]) -> Interval:
+    """A proportion from per-run (successes, trials): Wilson over items for one seed, pooled over seeds
+    with an overdispersion correction for several (never a t-interval that leaves [0, 1])."""
+    pairs = [counts(r) for r in runs]
+    return pooled_rate_ci([k for k, _ in pairs], [n for _, n in pairs])
+
+
+def interval_label(interval: Interval) -> str:
+    """How an interval was computed, for a table's `ci` column."""
+    return {"t": f"t over {interval.n} seeds", "wilson": "Wilson over items (1 seed)",
+            "pooled wilson": f"Wilson pooled over {interval.n} seeds", "bootstrap": "bootstrap over items",
+            "welch": f"Welch over seeds (n ≥ {interval.n})"}.get(interval.method, "one value")
+
+
+def put(row: dict, name: str, interval: Interval) -> None:
+    """Add `name`, `name_low`, `name_high` columns (the Markdown writer folds them into 'm [lo, hi]')."""
+    row[name], row[f"{name}_low"], row[f"{name}_high"] = interval.mean, interval.low, interval.high
