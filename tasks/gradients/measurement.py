@@ -7,7 +7,8 @@ underflows and training is untouched. A stage is a plain dict (it goes into the 
     curves / slopes       batch-mean ‖∂J⁽ⁱ⁾/∂state⁽ⁱ⁻ᵈ⁾‖ and its fitted log-slope, per state kind and layer
     slope                 the top layer's h slope (mean of the examples' own slopes)
     max_example_slope     the steepest-growing example's slope (a check: < 0 whenever ‖W_h‖₂ < 1)
-    fused_max_abs_diff    |fused logits − step-by-step logits|, max (zoo models only; a check)
+    fused_max_abs_diff    |fused logits − step-by-step logits|, max (zoo models only; a check), with the
+                          logits' scale and the largest ‖∂J/∂h⁽ⁱ⁻ᵈ⁾‖ / ‖∂J/∂h⁽ⁱ⁾‖ (amplification)
     vanilla RNNs also:    rho, spectral_norm, bound_violations/bound_checks, bound_curve, mean_sigma_prime,
                           saturated_fraction
 """
@@ -25,7 +26,7 @@ from suite.gradients import (activation_derivative, bound_violations, example_sl
                              spectral_radius)
 from suite.models import CellLayer
 
-FUSED_RTOL = 1e-9  # float64 fused vs step-by-step logits: measured ≈ 1e-15 relative on CPU
+FUSED_RTOL = 1e-9  # float64 fused vs step-by-step logits: measured ≈ 1e-15 relative on CPU (non-chaotic)
 
 
 def stage_metrics(model: nn.Module, inputs: torch.Tensor, positions: torch.Tensor, targets: torch.Tensor,
@@ -51,6 +52,9 @@ def stage_metrics(model: nn.Module, inputs: torch.Tensor, positions: torch.Tenso
             logits, _ = probe(inputs)
         out["fused_max_abs_diff"] = float((logits - profile.output).abs().max())
         out["fused_scale"] = float(logits.abs().max())
+        # How much the network amplifies a perturbation of an earlier state: rounding differences between
+        # the two paths grow by as much (a tanh RNN at ρ = 2 is chaotic: 1e-15 grows to ~1e-6 over 200 steps).
+        out["amplification"] = max_finite((top / top[:, :1]).flatten().tolist())
     if activation is not None:
         out.update(vanilla_metrics(probe, profile, top, activation))
     return out
