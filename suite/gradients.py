@@ -18,6 +18,7 @@ from torch import nn
 
 VANILLA_ACTIVATIONS = {"rnn_tanh": "tanh", "rnn_relu": "relu"}
 BOUND_RTOL = 1e-6  # relative slack for float rounding when comparing a measured norm with its bound
+SATURATION = 0.1  # σ′ below this counts as a saturated unit (tanh: |h| > 0.949)
 
 
 @dataclass
@@ -31,17 +32,19 @@ class GradientProfile:
     per_example: dict[str, list[torch.Tensor]]
     positions: torch.Tensor  # [B] loss position i of each example
     trace: list[dict[str, torch.Tensor]] = field(repr=False, default_factory=list)  # states, [B, T, H]
+    output: torch.Tensor | None = field(repr=False, default=None)  # the step-by-step path's logits
 
     def curve(self, kind: str = "h", layer: int = -1) -> list[float]:
         """Batch-mean norm at each distance d = 0..D (examples without that distance are left out)."""
-        return _nanmean_rows(self.per_example[kind][layer]).tolist()
+        return nanmean_over_examples(self.per_example[kind][layer]).tolist()
 
     @property
     def kinds(self) -> list[str]:
         return list(self.per_example)
 
 
-def _nanmean_rows(x: torch.Tensor) -> torch.Tensor:
+def nanmean_over_examples(x: torch.Tensor) -> torch.Tensor:
+    """Column means of [B, D+1] ignoring NaN (examples without that distance)."""
     valid = ~torch.isnan(x)
     total = torch.where(valid, x, torch.zeros_like(x)).sum(0)
     return total / valid.sum(0).clamp_min(1)
@@ -81,7 +84,7 @@ def measure(model: nn.Module, inputs: torch.Tensor, positions: torch.Tensor,
         norms = grad.detach().norm(dim=-1).transpose(1, 2)  # [L, B, T]
         per_example[kind] = [by_distance(norms[i], positions) for i in kept]
     trace = [{k: v.detach() for k, v in layer_trace.items()} for layer_trace in trace]
-    return GradientProfile(per_example, positions.detach().cpu(), trace)
+    return GradientProfile(per_example, positions.detach().cpu(), trace, output.detach())
 
 
 def by_distance(values: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
@@ -106,6 +109,12 @@ def activation_derivative(h: torch.Tensor, activation: str) -> torch.Tensor:
     if activation == "identity":
         return torch.ones_like(h)
     raise ValueError(f"unknown activation '{activation}'; valid: tanh, relu, identity")
+
+
+def saturated_fraction(h: torch.Tensor, activation: str, threshold: float = SATURATION) -> float:
+    """Share of units whose derivative σ′ is below `threshold` (tanh: |h| > 0.949 for 0.1): units that
+    pass almost no gradient, which is how a tanh network at ρ > 1 can still see its gradients shrink."""
+    return float((activation_derivative(h, activation) < threshold).double().mean())
 
 
 def spectral_norm(w: torch.Tensor) -> float:
