@@ -11,7 +11,7 @@ from suite.claims import INCONCLUSIVE, Check, Claim, combine_verdicts, direction
 from suite.judging import TaskReport, register_report
 from suite.stats import difference_ci
 
-from .outcomes import row_at, tuned_runs
+from .outcomes import LEARNED, row_at, status, tuned_runs
 from .tables import (accuracy_interval, accuracy_table, detail_table, plot_accuracy, span_table, status_table,
                      tested_distances, tuning_table)
 
@@ -84,6 +84,8 @@ def gated_recall_claim(records: list[dict]) -> Claim:
     parts = {name: directional_verdict(ci, MIN_EFFECT) for name, ci in differences.items()}
     claim.verdict = combine_verdicts(v for v, _ in parts.values())
     claim.why = "; ".join(f"{name}: {why}" for name, (_, why) in parts.items() if why)
+    if not any(status(r) == LEARNED for name in GATED for r in groups[name]):
+        claim.why = f"{claim.why} (no lstm or gru run learnt the task: see the status table)".strip()
     claim.effect = "; ".join(f"Δ accuracy@{d} {name} − {VANILLA} {ci.format()}" for name, ci in differences.items())
     claim.evidence = "; ".join(f"{name} accuracy@{d} {accuracy_interval(groups[name], d).format()} "
                                f"({len(groups[name])} seeds)" for name in (VANILLA, *GATED))

@@ -143,8 +143,8 @@ def make_stories(n: int, distances: Sequence[int], pool: FillerPool, items: Sequ
 
 
 def filler_pools(filler_file: str, pool_sentences: int, seed: int) -> dict[str, FillerPool]:
-    """Train / valid / test filler pools with no sentence shared between train and the others. Valid
-    stories reuse the training distractor templates; test stories have their own."""
+    """Train / valid / test filler pools that share no sentence. Validation stories (on which tuning
+    points are chosen) reuse the training distractor templates; test stories have their own."""
     banned = set(ITEMS)
     if filler_file:
         splits = file_splits(filler_file, banned, seed)
@@ -152,8 +152,9 @@ def filler_pools(filler_file: str, pool_sentences: int, seed: int) -> dict[str, 
         splits = {name: [tuple(s.tokens) for s in generate(pool_sentences, seed=seed * 1000 + offset)]
                   for name, offset in SPLIT_OFFSETS.items()}
         splits = {k: [s for s in v if not banned.intersection(s)] for k, v in splits.items()}
-        seen = set(splits["train"])
+        seen = set(splits["train"])  # no test sentence occurs in training or in the validation stories
         splits["valid"] = [s for s in splits["valid"] if s not in seen]
+        seen |= set(splits["valid"])
         splits["test"] = [s for s in splits["test"] if s not in seen]
     templates = {"train": DISTRACTOR_TEMPLATES["train"], "valid": DISTRACTOR_TEMPLATES["train"],
                  "test": DISTRACTOR_TEMPLATES["test"]}
