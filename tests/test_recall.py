@@ -251,6 +251,17 @@ def test_run_is_deterministic_and_records_test_and_validation_metrics():
         assert key in first
 
 
+def test_grid_points_of_a_seed_share_their_stories_and_a_rewritten_filler_file_is_reread(tmp_path):
+    path = tmp_path / "filler.txt"
+    path.write_text("\n".join(f"line {i} of first corpus ." for i in range(60)))
+    cfg = tiny_config(filler_file=str(path), train_distances=[6, 12], test_distances=[12], valid_distances=[6])
+    first, again = Recall().prepare(cfg), Recall().prepare(cfg)
+    assert first.extra["test"] == again.extra["test"] and first.vocab.itos == again.vocab.itos
+    path.write_text("\n".join(f"sentence {i} from another corpus ." for i in range(60)))
+    words = {w for s in Recall().prepare(cfg).extra["test"][12] for w in s.prefix}
+    assert "another" in words and "first" not in words
+
+
 def test_options_are_typed_with_ranges_and_defaults_fill_in():
     opts = Recall().options(RunConfig("recall", options={"num_items": 4}))
     assert opts.num_items == 4 and opts.loss_on == "key" and opts.train_distances == [0, 40]

@@ -5,6 +5,9 @@ under the suite's budgets no architecture learnt the dependency from the full LM
 """
 from __future__ import annotations
 
+import functools
+import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +18,7 @@ from suite.registry import ARCHITECTURES
 from suite.tasks import Task, TaskData, TaskSettings, by_size, register_task
 
 from .scoring import distance_rows, recall_metrics, story_example
-from .stories import ITEMS, cached_pools, filler_pools, make_stories
+from .stories import ITEMS, Story, cached_pools, filler_pools, make_stories
 
 LOSS_ON = ("key", "all")
 DISTANCES = [5, 10, 20, 50, 100, 200]
@@ -134,26 +137,57 @@ class Recall(Task):
 
     def prepare(self, cfg: RunConfig) -> TaskData:
         opts = self.options(cfg)
-        items = ITEMS[:opts.num_items]
-        pools = filler_pools(opts.filler_file, opts.pool_sentences, cfg.seed)
-        rate, train_range = opts.distractor_rate, tuple(opts.train_distances)
-        base = cfg.seed * 1000
-        train = make_stories(opts.train_stories, train_range, pools["train"], items, rate, base + 1)
-        valid = make_stories(opts.valid_stories, train_range, pools["valid"], items, rate, base + 2)
-        test = {d: make_stories(opts.test_stories, (d, d), pools["test"], items, rate, base + 3 + d)
-                for d in sorted(set(opts.test_distances))}
-        select = {d: make_stories(opts.valid_distance_stories, (d, d), pools["valid"], items, rate,
-                                  f"valid:{cfg.seed}:{d}") for d in sorted(set(opts.valid_distances))}
-        vocab = Vocab.from_corpus([*(s.tokens for s in train), list(items)])
+        stories = story_splits(opts, cfg.seed)
+        vocab = Vocab.from_corpus([*(s.tokens for s in stories.train), list(stories.items)])
         batch = cfg.train.batch_size
         return TaskData(
-            train=SentenceBatcher([story_example(s, vocab, opts.loss_on) for s in train], batch),
-            valid=SentenceBatcher([story_example(s, vocab, opts.loss_on) for s in valid], batch, shuffle=False),
-            vocab=vocab, extra={"test": test, "valid_by_distance": select, "items": items,
-                                "trained_max": train_range[1]})
+            train=SentenceBatcher([story_example(s, vocab, opts.loss_on) for s in stories.train], batch),
+            valid=SentenceBatcher([story_example(s, vocab, opts.loss_on) for s in stories.valid], batch,
+                                  shuffle=False),
+            vocab=vocab, extra={"test": dict(stories.test), "valid_by_distance": dict(stories.select),
+                                "items": stories.items, "trained_max": opts.train_distances[1]})
 
     def evaluate(self, model, data: TaskData, cfg: RunConfig) -> dict:
         items, trained_max = data.extra["items"], data.extra["trained_max"]
         test = distance_rows(model, data.extra["test"], data.vocab, items, trained_max, cfg.device)
         valid = distance_rows(model, data.extra["valid_by_distance"], data.vocab, items, trained_max, cfg.device)
         return recall_metrics(test, valid, len(items), trained_max)
+
+
+# --------------------------------------------------------------------------- the stories of one run
+
+
+@dataclass(frozen=True)
+class StorySplits:
+    items: tuple[str, ...]
+    train: tuple[Story, ...]
+    valid: tuple[Story, ...]  # at training distances: the loss that early stopping watches
+    test: dict[int, list[Story]]  # per test distance: judged
+    select: dict[int, list[Story]]  # per validation distance: chooses the tuning grid point
+
+
+def story_splits(opts: RecallOptions, seed: int) -> StorySplits:
+    """The run's stories. Every grid point of a seed (and every architecture) trains on the same stories,
+    so a worker process generates them once per (options, seed, filler file version)."""
+    version = ""
+    if opts.filler_file and os.path.isfile(opts.filler_file):
+        stat = os.stat(opts.filler_file)
+        version = f"{stat.st_mtime_ns}:{stat.st_size}"
+    return _story_splits(json.dumps(opts.as_dict(), sort_keys=True), seed, version)
+
+
+@functools.lru_cache(maxsize=4)
+def _story_splits(options_json: str, seed: int, file_version: str) -> StorySplits:
+    opts = RecallOptions(**json.loads(options_json))
+    items = ITEMS[:opts.num_items]
+    pools = filler_pools(opts.filler_file, opts.pool_sentences, seed)
+    rate, train_range = opts.distractor_rate, tuple(opts.train_distances)
+    base = seed * 1000
+    return StorySplits(
+        items=items,
+        train=tuple(make_stories(opts.train_stories, train_range, pools["train"], items, rate, base + 1)),
+        valid=tuple(make_stories(opts.valid_stories, train_range, pools["valid"], items, rate, base + 2)),
+        test={d: make_stories(opts.test_stories, (d, d), pools["test"], items, rate, base + 3 + d)
+              for d in sorted(set(opts.test_distances))},
+        select={d: make_stories(opts.valid_distance_stories, (d, d), pools["valid"], items, rate,
+                                f"valid:{seed}:{d}") for d in sorted(set(opts.valid_distances))})
