@@ -65,7 +65,7 @@ class RecallOptions(TaskOptions):
     valid_distances: list = option(DISTANCES, low=1,
                                    help="distances of the validation stories the tuning point is chosen on")
     train_stories: int = option(20000, low=1, help="training stories")
-    valid_stories: int = option(400, low=1, help="validation stories at training distances (early stopping)")
+    valid_stories: int = option(400, low=1, help="validation stories at training distances (best-weights loss)")
     valid_distance_stories: int = option(100, low=1, help="validation stories per validation distance")
     test_stories: int = option(200, low=1, help="test stories per test distance")
     distractor_rate: float = option(0.2, low=0, high=1, help="chance a filler sentence names another item")
@@ -161,7 +161,7 @@ class Recall(Task):
 class StorySplits:
     items: tuple[str, ...]
     train: tuple[Story, ...]
-    valid: tuple[Story, ...]  # at training distances: the loss that early stopping watches
+    valid: tuple[Story, ...]  # at training distances: the loss by which training keeps its best weights
     test: dict[int, list[Story]]  # per test distance: judged
     select: dict[int, list[Story]]  # per validation distance: chooses the tuning grid point
 
