@@ -80,7 +80,8 @@ def gated_recall_claim(records: list[dict]) -> Claim:
     missing = [name for name in (VANILLA, *GATED) if name not in groups]
     d = claim_distance([r for name in (VANILLA, *GATED) for r in groups.get(name, [])])
     if missing or d is None:
-        claim.why = f"missing runs: {', '.join(missing)}" if missing else "no tested distance within the training range"
+        claim.why = (f"missing runs: {', '.join(missing)}" if missing
+                     else "no tested distance within the training range")
         return claim
     accuracy = {name: [row_at(r, d)["accuracy"] for r in groups[name]] for name in (VANILLA, *GATED)}
     differences = {name: difference_ci(accuracy[name], accuracy[VANILLA]) for name in GATED}
@@ -89,7 +90,8 @@ def gated_recall_claim(records: list[dict]) -> Claim:
     claim.why = "; ".join(f"{name}: {why}" for name, (_, why) in parts.items() if why)
     if not any(status(r) == LEARNED for name in GATED for r in groups[name]):
         claim.why = f"{claim.why} (no lstm or gru run learnt the task: see the status table)".strip()
-    claim.effect = "; ".join(f"Δ accuracy@{d} {name} − {VANILLA} {ci.format()}" for name, ci in differences.items())
+    claim.effect = "; ".join(f"Δ accuracy@{d} {name} − {VANILLA} {ci.format()}"
+                             for name, ci in differences.items())
     claim.evidence = "; ".join(f"{name} accuracy@{d} {accuracy_interval(groups[name], d).format()} "
                                f"({len(groups[name])} seeds)" for name in (VANILLA, *GATED))
     claim.details = {"d": d, **{name: {"mean": ci.mean, "low": ci.low, "high": ci.high, "n": ci.n}
