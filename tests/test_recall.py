@@ -1,8 +1,7 @@
-"""Specification of the long-distance recall task: story generator, scoring, span, tables, claim."""
+"""Specification of the recall task's measuring side: story generator, scoring, options, tuning grid."""
 from __future__ import annotations
 
 import itertools
-import math
 import random
 
 import pytest
@@ -10,21 +9,26 @@ import torch
 from hypothesis import given, settings, strategies as st
 from torch import nn
 
-from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+from suite.cli import main
 from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
 from suite.data import IGNORE, Vocab
-from tasks.recall import (DISTRACTOR_TEMPLATES, ITEMS, LSTM_FORGET_BIAS, TEMPLATES, FillerPool, Recall,
-                          accuracy_table, filler_pools, gated_span_claim, make_stories, make_story,
-                          memory_span, plot_accuracy, recall_metrics, span_table, story_example)
+from suite.registry import ARCHITECTURES
+from suite.sweep import run_options
+from suite.tasks import SIZES, check_run_config
+from tasks.recall import (DISTRACTOR_TEMPLATES, ITEMS, TEMPLATES, FillerPool, Recall, distance_rows,
+                          filler_pools, make_stories, make_story, recall_metrics, story_example, tuning_grid)
 
-OPTS = {**Recall.default_options, "pool_sentences": 600}
-POOLS = filler_pools(OPTS, seed=0)
+POOLS = filler_pools("", 600, seed=0)
 DISTRACTOR_SENTENCES = {tuple(t.format(i).split()) for ts in DISTRACTOR_TEMPLATES.values() for t in ts
                         for i in ITEMS}
 
 
 def filler_words(story):
     return [w for s in story.filler for w in s]
+
+
+def sentences(pool):
+    return {s for group in pool.by_length.values() for s in group}
 
 
 # --------------------------------------------------------------------------- generator invariants
@@ -58,27 +62,32 @@ def test_story_invariants(seed, d, rate, k):
 
 @settings(max_examples=6, deadline=None)
 @given(seed=st.integers(0, 1000))
-def test_train_and_test_filler_are_disjoint(seed):
-    pools = filler_pools({**OPTS, "pool_sentences": 300}, seed)
+def test_test_filler_never_occurs_in_training_or_validation(seed):
+    pools = filler_pools("", 300, seed)
     train = make_stories(300, (0, 40), pools["train"], ITEMS, 0.3, seed)
-    test = make_stories(100, (50, 50), pools["test"], ITEMS, 0.3, seed + 1)
-    train_sentences = {s for story in train for s in story.filler}
-    test_sentences = {s for story in test for s in story.filler}
-    assert train_sentences and test_sentences
-    assert not train_sentences & test_sentences
+    valid = make_stories(100, (50, 50), pools["valid"], ITEMS, 0.3, seed + 1)
+    test = make_stories(100, (50, 50), pools["test"], ITEMS, 0.3, seed + 2)
+    used = {name: {s for story in stories for s in story.filler}
+            for name, stories in (("train", train), ("valid", valid), ("test", test))}
+    assert all(used.values())
+    assert not used["test"] & (used["train"] | used["valid"])
+    assert not (used["valid"] & used["train"]) - DISTRACTOR_SENTENCES  # validation shares only the templates
 
 
 def test_filler_file_splits_are_disjoint_and_errors_name_the_line(tmp_path):
     lines = [f"line number {i} of the corpus ." for i in range(60)] + ["", "she kept her tickets ."]
     path = tmp_path / "corpus.txt"
     path.write_text("\n".join(lines))
-    pools = filler_pools({**OPTS, "filler_file": str(path)}, seed=3)
-    sentences = {k: {s for group in p.by_length.values() for s in group} for k, p in pools.items()}
-    assert not sentences["train"] & sentences["test"] and not sentences["train"] & sentences["valid"]
-    assert sum(len(s) for s in sentences.values()) == 60  # blank line skipped, item sentence dropped
+    split = {k: sentences(p) for k, p in filler_pools(str(path), 0, seed=3).items()}
+    assert not split["train"] & split["test"] and not split["train"] & split["valid"]
+    assert not split["valid"] & split["test"]
+    assert sum(len(s) for s in split.values()) == 60  # blank line skipped, item sentence dropped
     path.write_text("fine .\n" + " ".join(["w"] * 201) + "\n")
-    with pytest.raises(ConfigError, match=r"corpus.txt:2:"):
-        filler_pools({**OPTS, "filler_file": str(path)}, seed=0)
+    with pytest.raises(ConfigError, match=r"corpus.txt:2: sentence of 201 tokens"):
+        filler_pools(str(path), 0, seed=0)
+    path.write_bytes(b"fine .\nalso fine .\ncaf\xe9 latin-1 .\n")
+    with pytest.raises(ConfigError, match=r"corpus.txt:3: not UTF-8"):
+        filler_pools(str(path), 0, seed=0)
 
 
 @settings(max_examples=40, deadline=None)
@@ -96,7 +105,7 @@ def test_unfillable_distance_is_a_config_error():
         make_story(random.Random(0), 6, pool, ITEMS, 0.0)
 
 
-# --------------------------------------------------------------------------- metrics on hand-built models
+# --------------------------------------------------------------------------- scoring on hand-built models
 
 
 class PointerModel(nn.Module):
@@ -135,19 +144,16 @@ VOCAB = Vocab(ITEMS + ("she", "he"))  # the hand-built models only need the item
 
 
 def test_first_item_model_recalls_everything_and_never_picks_the_recent_distractor():
-    stories = story_sets([5, 20, 50], rate=0.5)
-    m = recall_metrics(PointerModel(VOCAB, "first"), stories, VOCAB, ITEMS, trained_max=20)
-    assert [r["accuracy"] for r in m["by_distance"]] == [1.0, 1.0, 1.0]
-    assert m["span"] == 50 and m["chance"] == pytest.approx(1 / 24)
-    assert [r["extrapolation"] for r in m["by_distance"]] == [False, False, True]
-    assert all(r["recency_rate"] == 0.0 for r in m["by_distance"] if r["recency_n"])
-    assert all(r["key_logprob"] > -0.01 for r in m["by_distance"])
+    rows = distance_rows(PointerModel(VOCAB, "first"), story_sets([5, 20, 50], rate=0.5), VOCAB, ITEMS, 20)
+    assert [r["accuracy"] for r in rows] == [1.0, 1.0, 1.0]
+    assert [r["extrapolation"] for r in rows] == [False, False, True]
+    assert all(r["recency_rate"] == 0.0 for r in rows if r["recency_n"])
+    assert all(r["key_logprob"] > -0.01 for r in rows)
 
 
 def test_most_recent_item_model_is_caught_by_the_recency_rate():
     stories = story_sets([20, 50], rate=0.5)
-    m = recall_metrics(PointerModel(VOCAB, "last"), stories, VOCAB, ITEMS, trained_max=50)
-    for row in m["by_distance"]:
+    for row in distance_rows(PointerModel(VOCAB, "last"), stories, VOCAB, ITEMS, 50):
         group = stories[row["d"]]
         without = sum(1 for s in group if not s.distractors)
         assert row["recency_n"] == len(group) - without > 0
@@ -155,106 +161,25 @@ def test_most_recent_item_model_is_caught_by_the_recency_rate():
         assert row["accuracy"] == pytest.approx(without / len(group))
 
 
-def test_window_model_has_the_span_its_window_allows():
+def test_window_model_recalls_exactly_the_keys_inside_its_window():
     window = 30
     stories = story_sets([5, 10, 20, 50, 100], rate=0.0)
-    m = recall_metrics(PointerModel(VOCAB, "window", window), stories, VOCAB, ITEMS, trained_max=50)
-    for row in m["by_distance"]:  # ground truth from story positions: is the key within the window?
+    for row in distance_rows(PointerModel(VOCAB, "window", window), stories, VOCAB, ITEMS, 50):
         group = stories[row["d"]]
         # model input is <eos> + prefix; the key sits at index len(intro) - 1 of it
         hits = sum(1 for s in group if (len(s.prefix) + 1) - (len(s.intro) - 1) <= window or s.key == "pens")
         assert row["correct"] == hits
-    assert m["span"] == 20
 
 
-def test_memory_span_closed_form():
-    chance = 0.1  # threshold 0.55
-    assert memory_span({5: 0.9, 10: 0.6, 20: 0.55, 50: 0.2}, chance) == 20
-    assert memory_span({5: 0.9, 10: 0.3, 20: 0.9}, chance) == 5  # the span stops at the first failure
-    assert memory_span({5: 0.5, 10: 0.9}, chance) == 0
-
-
-# --------------------------------------------------------------------------- tables, plot, claim
-
-
-def record(label, seed, spans_or_acc, chance=0.05, n=100, status="ok"):
-    """A constructed run record: `spans_or_acc` is {d: accuracy}."""
-    rows = [{"d": d, "extrapolation": d > 20, "n": n, "correct": round(a * n), "accuracy": a,
-             "key_logprob": math.log(max(a, 1e-3)), "recency_n": 10, "recency_choices": 1, "recency_rate": 0.1}
-            for d, a in sorted(spans_or_acc.items())]
-    acc = {r["d"]: r["accuracy"] for r in rows}
-    arch, _, layers = label.partition("×")
-    return {"run_id": f"{label}-{seed}", "label": label, "status": status,
-            "config": {"task": "recall", "seed": seed, "model": {"arch": arch, "layers": int(layers or 1)}},
-            "metrics": {"chance": chance, "trained_max_distance": 20, "by_distance": rows,
-                        "span": memory_span(acc, chance), "mean_accuracy": sum(acc.values()) / len(acc)}}
-
-
-def curve(span):
-    """Accuracies on the grid (5, 10, 20, 50, 100) that give exactly this span."""
-    return {d: (0.95 if d <= span else 0.1) for d in (5, 10, 20, 50, 100)}
-
-
-def records_with(spans):
-    return [record(label, seed, curve(s)) for label, seeds in spans.items() for seed, s in enumerate(seeds)]
-
-
-def test_claim_reproduced_when_both_gated_spans_lie_above():
-    claim = gated_span_claim(records_with({"rnn_tanh": [5, 5, 10], "lstm": [100, 100, 100], "gru": [50, 50, 50]}))
-    assert claim.verdict == REPRODUCED
-    assert "rnn_tanh span 6.67" in claim.evidence
-
-
-def test_claim_not_reproduced_when_a_gated_span_lies_below():
-    claim = gated_span_claim(records_with({"rnn_tanh": [50, 50, 50], "lstm": [100, 100, 100], "gru": [5, 5, 5]}))
-    assert claim.verdict == NOT_REPRODUCED and "gru" in claim.why
-
-
-@pytest.mark.parametrize("spans, why", [
-    ({"rnn_tanh": [5, 20, 50], "lstm": [20, 50, 100], "gru": [50, 50, 100]}, "overlap"),
-    ({"rnn_tanh": [5], "lstm": [100], "gru": [100]}, "fewer than 2 seeds"),
-    ({"rnn_tanh": [5, 5], "lstm": [100, 100]}, "missing runs: gru"),
-])
-def test_claim_inconclusive(spans, why):
-    claim = gated_span_claim(records_with(spans))
-    assert claim.verdict == INCONCLUSIVE and why in claim.why
-
-
-def test_claim_ignores_failed_and_other_task_records():
-    recs = records_with({"rnn_tanh": [5, 5, 5], "lstm": [100, 100, 100], "gru": [100, 100, 100]})
-    recs.append({**record("rnn_tanh", 9, curve(100)), "status": "diverged"})
-    recs.append({**record("rnn_tanh", 8, curve(100)), "config": {"task": "other", "seed": 8, "model": {}}})
-    assert gated_span_claim(recs).verdict == REPRODUCED
-
-
-def test_accuracy_table_uses_t_over_seeds_and_wilson_for_one_seed():
-    recs = [record("lstm", s, {5: a, 50: a / 2}) for s, a in enumerate([0.6, 0.7, 0.8])]
-    recs.append(record("gru", 0, {5: 0.5, 50: 0.25}, n=100))
-    table = accuracy_table(recs).set_index("model")
-    half = 4.303 * 0.1 / math.sqrt(3)  # t(2) × sd / √n for 0.6, 0.7, 0.8
-    assert table.loc["lstm", "d=5"] == pytest.approx(0.7)
-    assert table.loc["lstm", "d=5_low"] == pytest.approx(0.7 - half)
-    assert "d=50*" in table.columns  # trained up to 20: 50 is extrapolation
-    # Wilson interval for 50 / 100, by the closed form
-    z, p, n = 1.96, 0.5, 100
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    assert table.loc["gru", "d=5_low"] == pytest.approx(centre - spread)
-    assert table.loc["gru", "ci"].startswith("Wilson")
-
-
-def test_span_table_and_plot(tmp_path):
-    recs = records_with({"rnn_tanh": [5, 10, 5], "lstm": [50, 50, 100]}) + [record("gru", 0, curve(20), n=400)]
-    table = span_table(recs).set_index("model")
-    assert table.loc["lstm", "span"] == pytest.approx(200 / 3)
-    assert table.loc["gru", "span"] == 20 and table.loc["gru", "ci"].startswith("bootstrap")
-    assert table.loc["gru", "span_low"] <= 20 <= table.loc["gru", "span_high"]
-    path = plot_accuracy(recs, tmp_path / "recall.png")
-    assert path.stat().st_size > 1000
-
-
-# --------------------------------------------------------------------------- the task end to end
+def test_metrics_keep_test_and_validation_rows_apart():
+    model = PointerModel(VOCAB, "window", 30)
+    test = distance_rows(model, story_sets([5, 100], rate=0.0), VOCAB, ITEMS, 40)
+    valid = distance_rows(model, story_sets([5, 10, 20], rate=0.0, seed=7), VOCAB, ITEMS, 40)
+    m = recall_metrics(test, valid, len(ITEMS), 40)
+    assert m["chance"] == pytest.approx(1 / 24) and m["by_distance"] == test and m["valid_by_distance"] == valid
+    assert m["valid_accuracy"] == pytest.approx(sum(r["accuracy"] for r in valid) / 3)
+    assert m["mean_accuracy"] == pytest.approx(sum(r["accuracy"] for r in test) / 2)
+    assert m["accuracy@100"] == test[1]["accuracy"] and "accuracy@10" not in m  # flat scalars: test only
 
 
 def test_key_only_loss_targets_exactly_the_recalled_key():
@@ -269,21 +194,49 @@ def test_key_only_loss_targets_exactly_the_recalled_key():
     assert IGNORE not in full.target and full.target[at] == target
 
 
-def test_only_lstms_get_the_forget_gate_bias():
+# --------------------------------------------------------------------------- the tuning grid
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_every_architecture_gets_the_same_number_of_valid_grid_points(size):
     task = Recall()
-    assert task.variants(ModelConfig(arch="lstm", layers=2), "quick") == [{"model": {"forget_bias": LSTM_FORGET_BIAS}}]
-    assert task.variants(ModelConfig(arch="lstm", forget_bias=1.0), "quick") == [{}]
-    assert task.variants(ModelConfig(arch="gru"), "quick") == [{}]
-    assert task.variants(ModelConfig(arch="rnn_tanh"), "quick") == [{}]
+    counts = {}
+    for name in ARCHITECTURES:
+        for layers in (1, 2):
+            base = ModelConfig(arch=name, layers=layers, hidden=8)
+            grid = tuning_grid(base, size)
+            counts[name, layers] = len(grid)
+            configs = {RunConfig("recall", ModelConfig(**{**base.__dict__, **g.get("model", {})}),
+                                 TrainConfig(**g["train"])).run_id for g in grid}
+            assert len(configs) == len(grid)  # distinct runs, not one run listed twice
+            for g in grid:  # every point is a model the zoo can build
+                check_run_config(RunConfig("recall", ModelConfig(**{**base.__dict__, **g.get("model", {})}),
+                                           TrainConfig(steps=2, **g["train"]), options=SMALL))
+    assert len(set(counts.values())) == 1
+    assert task.variants(ModelConfig(arch="gru"), size) == tuning_grid(ModelConfig(arch="gru"), size)
+
+
+def test_grid_axes_name_the_literature_inits_and_no_lstm_gets_a_task_tuned_bias_alone():
+    grid = {arch: tuning_grid(ModelConfig(arch=arch), "standard") for arch in ("rnn_tanh", "lstm", "gru")}
+    assert {g["model"]["init"] for g in grid["rnn_tanh"]} == {"identity", "orthogonal"}
+    assert {g["model"]["forget_bias"] for g in grid["lstm"]} == {1.0, 3.0}
+    rates = {arch: sorted({g["train"]["lr"] for g in points}) for arch, points in grid.items()}
+    assert rates["rnn_tanh"] == rates["lstm"] == rates["gru"] == [1e-3, 3e-3]
+    assert len(tuning_grid(ModelConfig(arch="lstm"), "quick")) == 2  # quick: the init axis only
+
+
+# --------------------------------------------------------------------------- options and the task end to end
+
+SMALL = {"train_stories": 64, "valid_stories": 16, "valid_distance_stories": 6, "test_stories": 8,
+         "pool_sentences": 200, "train_distances": [0, 10], "test_distances": [5, 30], "valid_distances": [5, 20]}
 
 
 def tiny_config(**options):
-    opts = {**Recall.default_options, "train_stories": 64, "valid_stories": 16, "test_stories": 8,
-            "pool_sentences": 200, "train_distances": [0, 10], "test_distances": [5, 30], **options}
-    return RunConfig("recall", ModelConfig(arch="gru", hidden=8), TrainConfig(steps=3, batch_size=16), 1, opts)
+    return RunConfig("recall", ModelConfig(arch="gru", hidden=8), TrainConfig(steps=3, batch_size=16), 1,
+                     {**SMALL, **options})
 
 
-def test_run_is_deterministic_and_records_every_metric():
+def test_run_is_deterministic_and_records_test_and_validation_metrics():
     task = Recall()
     torch.manual_seed(1)  # as the runner does before every run
     first = task.run(tiny_config()).metrics
@@ -291,17 +244,42 @@ def test_run_is_deterministic_and_records_every_metric():
     second = task.run(tiny_config()).metrics
     assert first == second
     assert [r["d"] for r in first["by_distance"]] == [5, 30]
+    assert [r["d"] for r in first["valid_by_distance"]] == [5, 20]
+    assert [r["n"] for r in first["valid_by_distance"]] == [6, 6]
     assert first["by_distance"][1]["extrapolation"] and not first["by_distance"][0]["extrapolation"]
-    for key in ("span", "mean_accuracy", "chance", "accuracy@5", "key_logprob@30", "recency_rate@30"):
+    for key in ("mean_accuracy", "valid_accuracy", "valid_key_logprob", "chance", "accuracy@5", "key_logprob@30"):
         assert key in first
 
 
+def test_grid_points_of_a_seed_share_their_stories_and_a_rewritten_filler_file_is_reread(tmp_path):
+    path = tmp_path / "filler.txt"
+    path.write_text("\n".join(f"line {i} of first corpus ." for i in range(60)))
+    cfg = tiny_config(filler_file=str(path), train_distances=[6, 12], test_distances=[12], valid_distances=[6])
+    first, again = Recall().prepare(cfg), Recall().prepare(cfg)
+    assert first.extra["test"] == again.extra["test"] and first.vocab.itos == again.vocab.itos
+    path.write_text("\n".join(f"sentence {i} from another corpus ." for i in range(60)))
+    words = {w for s in Recall().prepare(cfg).extra["test"][12] for w in s.prefix}
+    assert "another" in words and "first" not in words
+
+
+def test_options_are_typed_with_ranges_and_defaults_fill_in():
+    opts = Recall().options(RunConfig("recall", options={"num_items": 4}))
+    assert opts.num_items == 4 and opts.loss_on == "key" and opts.train_distances == [0, 40]
+    full = run_options(Recall(), {"distractor_rate": 0.5})
+    assert full["distractor_rate"] == 0.5 and full["test_stories"] == 200
+
+
 @pytest.mark.parametrize("options, message", [
-    ({"num_items": 1}, "num_items"), ({"train_distances": [10, 5]}, "train_distances"),
-    ({"test_distances": [0, 5]}, "test_distances"), ({"distractor_rate": 1.5}, "distractor_rate"),
-    ({"filler_file": "/no/such/file.txt"}, "filler_file"), ({"loss_on": "some"}, "loss_on"),
+    ({"num_items": 1}, r"num_items must be an integer in \[2, 24\]; got 1"),
+    ({"distractor_rate": "abc"}, r"distractor_rate must be a number in \[0, 1\]; got 'abc'"),
+    ({"distractor_rate": 1.5}, "distractor_rate"),
+    ({"train_distances": [10, 5]}, "train_distances must be"), ({"train_distances": [-1, 5]}, "train_distances"),
+    ({"test_distances": [0, 5]}, "test_distances"), ({"test_distances": []}, "test_distances"),
+    ({"valid_distances": [2.5]}, "valid_distances"), ({"loss_on": "some"}, "loss_on must be one of key, all"),
+    ({"filler_file": "/no/such/file.txt"}, "filler_file '/no/such/file.txt' does not exist"),
+    ({"valid_stories": 0}, "valid_stories"), ({"colour": 3}, "unknown recall option 'colour'"),
 ])
-def test_bad_options_are_config_errors(options, message):
+def test_bad_options_are_one_config_error(options, message):
     with pytest.raises(ConfigError, match=message):
         Recall().validate(tiny_config(**options))
 
@@ -309,7 +287,25 @@ def test_bad_options_are_config_errors(options, message):
 def test_unfillable_distances_are_config_errors():
     with pytest.raises(ConfigError, match="test distance 2 cannot be filled"):
         Recall().validate(tiny_config(test_distances=[5, 2]))
+    with pytest.raises(ConfigError, match="valid distance 3 cannot be filled"):
+        Recall().validate(tiny_config(valid_distances=[3]))
     with pytest.raises(ConfigError, match=r"no train distance in \[1, 3\] can be filled"):
         Recall().validate(tiny_config(train_distances=[1, 3]))
     with pytest.raises(ConfigError, match=r"no distance in \[1, 3\] can be filled"):
         Recall().prepare(tiny_config(train_distances=[1, 3]))
+
+
+@pytest.mark.parametrize("option, expected", [
+    ("distractor_rate=abc", "recall option distractor_rate must be a number in [0, 1]; got 'abc'"),
+    ("filler_file={file}", "{file}:2: not UTF-8 text (byte 0xff at column 4)"),
+])
+def test_bad_input_on_the_command_line_is_one_line_and_exit_2(tmp_path, capsys, option, expected):
+    bad = tmp_path / "filler.txt"
+    bad.write_bytes(b"a fine line .\nbad\xff\xfe line .\n")
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--tasks", "recall", "--option", option.format(file=bad), "--dry-run", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert err.count("\n") == 1 and expected.format(file=bad) in err and "Traceback" not in err
+    assert not out.exists()

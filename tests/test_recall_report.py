@@ -1,0 +1,223 @@
+"""Specification of recall's judging side: tuned-run selection on validation, learnt vs never learnt, span,
+tables, the gated-recall claim with its negative controls, the equal-budget check."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+from suite.judging import REPORTS
+from tasks.recall.outcomes import (LEARNED, NEVER_LEARNED, learned_p_value, memory_span, span, status,
+                                   tuned_runs)
+from tasks.recall.report import MIN_EFFECT, claim_distance, equal_budget_check, gated_recall_claim
+from tasks.recall.tables import accuracy_table, plot_accuracy, span_table, status_table, tuning_table
+
+CHANCE = 1 / 24
+DISTANCES = (5, 10, 20, 50, 100)
+GRID = ({"lr": 1e-3, "init": "orthogonal"}, {"lr": 1e-3, "init": "identity"},
+        {"lr": 3e-3, "init": "orthogonal"}, {"lr": 3e-3, "init": "identity"})
+
+
+def record(label, seed, accuracy, valid=0.5, n=100, point=0, status="ok", task="recall", valid_logprob=-1.0):
+    """A constructed run record: `accuracy` is {d: test accuracy}; `valid` its validation accuracy."""
+    rows = [{"d": d, "extrapolation": d > 40, "n": n, "correct": round(a * n), "accuracy": round(a * n) / n,
+             "key_logprob": math.log(max(a, 1e-3)), "recency_n": 10, "recency_choices": 1, "recency_rate": 0.1}
+            for d, a in sorted(accuracy.items())]
+    arch, _, layers = label.partition("×")
+    grid = GRID[point]
+    return {"run_id": f"{label}-{seed}-{point}-{task}", "label": label, "status": status,
+            "config": {"task": task, "seed": seed, "train": {"lr": grid["lr"]},
+                       "model": {"arch": arch, "layers": int(layers or 1), "init": grid["init"], "forget_bias": None}},
+            "metrics": {"chance": CHANCE, "trained_max_distance": 40, "by_distance": rows,
+                        "valid_accuracy": valid, "valid_key_logprob": valid_logprob,
+                        "mean_accuracy": sum(r["accuracy"] for r in rows) / len(rows)}}
+
+
+def flat(a):
+    return {d: a for d in DISTANCES}
+
+
+def curve(span_):
+    """Accuracies on the grid that give exactly this span (0.3 beyond it: learnt, but below threshold)."""
+    return {d: (0.95 if d <= span_ else 0.3) for d in DISTANCES}
+
+
+def tuned_sweep(accuracies: dict[str, list[float]], grid_points=1):
+    """Records of a sweep: per model and seed, the tuned point has this accuracy everywhere and the best
+    validation score; any other grid points validate worse and test at chance."""
+    recs = []
+    for name, per_seed in accuracies.items():
+        for seed, a in enumerate(per_seed):
+            recs.append(record(name, seed, flat(a), valid=0.9, point=0))
+            recs += [record(name, seed, flat(CHANCE), valid=0.1, point=p) for p in range(1, grid_points)]
+    return recs
+
+
+# --------------------------------------------------------------------------- selection, learnt, span
+
+
+def test_selection_uses_validation_only_per_model_and_seed():
+    recs = [record("lstm", 0, flat(0.99), valid=0.2, point=0),  # best on test, worst on validation
+            record("lstm", 0, flat(0.60), valid=0.8, point=1),
+            record("lstm", 1, flat(0.70), valid=0.5, point=2, valid_logprob=-0.5),  # tie broken by log-prob
+            record("lstm", 1, flat(0.90), valid=0.5, point=3, valid_logprob=-2.0),
+            record("gru", 0, flat(0.30), valid=0.1, point=0)]
+    chosen = {(r["label"], r["config"]["seed"]): r["run_id"] for r in tuned_runs(recs)}
+    assert chosen == {("lstm", 0): "lstm-0-1-recall", ("lstm", 1): "lstm-1-2-recall", ("gru", 0): "gru-0-0-recall"}
+
+
+def binomial_tail(k, n, p):
+    """P(X ≥ k), X ~ Binomial(n, p), from the closed form."""
+    return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k, n + 1))
+
+
+@pytest.mark.parametrize("correct", [0, 4, 7, 8, 9, 12, 40])
+def test_learnt_means_beating_chance_at_the_shortest_distance(correct):
+    r = record("rnn_tanh", 0, {5: correct / 100, 50: 1.0})  # d=50 is never looked at for the status
+    p = binomial_tail(correct, 100, CHANCE)
+    assert learned_p_value(r) == pytest.approx(p)
+    assert status(r) == (LEARNED if p < 0.05 else NEVER_LEARNED)
+
+
+def test_span_is_defined_only_for_runs_that_learnt():
+    assert math.isnan(span(record("rnn_tanh", 0, curve(1000) | {5: CHANCE})))  # never learnt: no span
+    assert span(record("rnn_tanh", 0, flat(0.3))) == 0  # learnt, but never halfway to 1: span 0
+    assert span(record("lstm", 0, curve(20))) == 20
+
+
+def test_memory_span_closed_form():
+    chance = 0.1  # threshold 0.55
+    assert memory_span({5: 0.9, 10: 0.6, 20: 0.55, 50: 0.2}, chance) == 20
+    assert memory_span({5: 0.9, 10: 0.3, 20: 0.9}, chance) == 5  # the span stops at the first failure
+    assert memory_span({5: 0.5, 10: 0.9}, chance) == 0
+
+
+# --------------------------------------------------------------------------- tables and plot
+
+
+def test_tables_report_never_learned_apart_from_span_zero(tmp_path):
+    recs = ([record("rnn_tanh", s, flat(CHANCE)) for s in range(3)]
+            + [record("rnn_relu", s, flat(0.3)) for s in range(3)]
+            + [record("lstm", s, curve(50)) for s in range(2)] + [record("lstm", 2, flat(CHANCE))])
+    spans = span_table(recs).set_index("model")
+    assert spans.loc["rnn_tanh", "status"] == "never learned" and math.isnan(spans.loc["rnn_tanh", "span"])
+    assert spans.loc["rnn_relu", "status"] == "learned (3/3 seeds)" and spans.loc["rnn_relu", "span"] == 0
+    assert spans.loc["lstm", "learned_seeds"] == 2 and spans.loc["lstm", "span"] == 50  # over learnt seeds only
+    # the share of seeds that learnt gets a Wilson interval: 2/3 → [0.208, 0.939] (closed form)
+    assert spans.loc["lstm", "learned_share_low"] == pytest.approx(0.2077, abs=1e-3)
+    assert spans.loc["lstm", "learned_share_high"] == pytest.approx(0.9385, abs=1e-3)
+    statuses = status_table(recs)
+    assert set(statuses.loc[statuses.model == "rnn_tanh", "status"]) == {"never learned"}
+
+
+def test_accuracy_table_gives_binomial_intervals():
+    recs = [record("gru", 0, {5: 0.5, 50: 0.25})]
+    table = accuracy_table(recs).set_index("model")
+    z, p, n = 1.959964, 0.5, 100  # Wilson interval for 50 / 100, by the closed form
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    assert table.loc["gru", "d=5_low"] == pytest.approx(centre - spread)
+    assert table.loc["gru", "d=5_high"] == pytest.approx(centre + spread)
+    assert "d=50*" in table.columns and table.loc["gru", "ci"].startswith("Wilson")
+    several = accuracy_table([record("gru", s, {5: a}) for s, a in enumerate([0.6, 0.7, 0.8])]).set_index("model")
+    assert 0 <= several.loc["gru", "d=5_low"] < 0.7 < several.loc["gru", "d=5_high"] <= 1
+
+
+def test_tuning_table_lists_every_grid_point_and_marks_the_chosen_one(tmp_path):
+    recs = [record("lstm", 0, flat(0.9), valid=v, point=p) for p, v in enumerate([0.1, 0.9, 0.5, 0.2])]
+    recs.append({**record("lstm", 0, flat(0.9), point=0, task="recall"), "run_id": "diverged-one",
+                 "status": "diverged", "metrics": {}})
+    table = tuning_table(recs, tuned_runs([r for r in recs if r["status"] == "ok"]))
+    assert len(table) == 5 and table["chosen"].sum() == 1
+    assert table.loc[table.chosen, "grid_point"].item() == "lr 0.001, init identity"
+    assert plot_accuracy(tuned_runs(recs[:4]), tmp_path / "recall.png").stat().st_size > 1000
+
+
+# --------------------------------------------------------------------------- the claim and its negative controls
+
+
+def test_claim_is_judged_at_the_longest_distance_inside_the_training_range():
+    assert claim_distance(tuned_sweep({"lstm": [1.0]})) == 20  # trained to 40; tested 5, 10, 20, 50, 100
+
+
+def test_claim_reproduced_when_gated_cells_recall_and_the_vanilla_rnn_does_not():
+    claim = gated_recall_claim(tuned_sweep({"rnn_tanh": [0.05, 0.08, 0.04], "lstm": [0.99, 0.97, 1.0],
+                                            "gru": [0.95, 0.99, 0.98]}, grid_points=4))
+    assert claim.verdict == REPRODUCED, claim.why
+    assert claim.effect.startswith("Δ accuracy@20 lstm − rnn_tanh")
+
+
+def test_claim_not_reproduced_when_the_effect_is_reversed():
+    claim = gated_recall_claim(tuned_sweep({"rnn_tanh": [0.99, 0.97, 1.0], "lstm": [0.05, 0.08, 0.04],
+                                            "gru": [0.05, 0.1, 0.07]}, grid_points=4))
+    assert claim.verdict == NOT_REPRODUCED and "reversed" in claim.why
+
+
+def test_claim_not_reproduced_when_the_gap_is_real_but_smaller_than_claimed():
+    claim = gated_recall_claim(tuned_sweep({"rnn_tanh": [0.80, 0.81, 0.80], "lstm": [0.90, 0.91, 0.90],
+                                            "gru": [0.90, 0.90, 0.91]}))
+    assert claim.verdict == NOT_REPRODUCED and "smaller than the claimed effect" in claim.why
+
+
+def test_claim_not_reproduced_and_says_so_when_no_gated_cell_learnt():
+    claim = gated_recall_claim(tuned_sweep({name: [CHANCE] * 3 for name in ("rnn_tanh", "lstm", "gru")}))
+    assert claim.verdict == NOT_REPRODUCED and "no lstm or gru run learnt" in claim.why
+
+
+def test_claim_reproduced_at_most_at_its_stated_rate_when_there_is_no_effect():
+    """200 simulated sweeps (3 seeds, 4 grid points each, selection included) in which every architecture
+    draws from the same distribution: the rule promises 'reproduced' in ≤ 2.5 % of them."""
+    rng = np.random.default_rng(0)
+    reproduced = 0
+    for _ in range(200):
+        base = rng.uniform(0.05, 0.95)
+        recs = []
+        for name in ("rnn_tanh", "lstm", "gru"):
+            for seed in range(3):
+                for p in range(4):
+                    a = float(np.clip(base + rng.normal(0, 0.3), 0, 1))
+                    recs.append(record(name, seed, flat(a), valid=float(rng.uniform()), point=p))
+        reproduced += gated_recall_claim(recs).verdict == REPRODUCED
+    assert reproduced <= 0.025 * 200
+
+
+@pytest.mark.parametrize("accuracies, why", [
+    ({"rnn_tanh": [0.05], "lstm": [1.0], "gru": [1.0]}, "too few replicates"),
+    ({"rnn_tanh": [0.05, 0.05], "lstm": [1.0, 1.0]}, "missing runs: gru"),
+    ({"rnn_tanh": [0.05, 0.3, 0.6], "lstm": [0.2, 0.6, 0.99], "gru": [0.2, 0.7, 0.99]}, "includes both 0"),
+])
+def test_claim_inconclusive(accuracies, why):
+    claim = gated_recall_claim(tuned_sweep(accuracies))
+    assert claim.verdict == INCONCLUSIVE and why in claim.why
+
+
+def test_claim_ignores_diverged_runs_other_tasks_and_stacked_models():
+    recs = tuned_sweep({"rnn_tanh": [0.05, 0.05, 0.06], "lstm": [1.0, 0.99, 1.0], "gru": [1.0, 0.98, 1.0]})
+    recs.append({**record("rnn_tanh", 9, flat(1.0), valid=1.0), "status": "diverged"})
+    recs.append(record("rnn_tanh", 8, flat(1.0), valid=1.0, task="gradients"))
+    recs += [record("lstm×2", s, flat(CHANCE)) for s in range(3)]
+    assert gated_recall_claim(recs).verdict == REPRODUCED
+    assert MIN_EFFECT == 0.25  # the pre-registered effect the rule text states
+
+
+# --------------------------------------------------------------------------- the equal-budget check
+
+
+def test_equal_budget_check_fails_when_one_architecture_is_tuned_more():
+    equal = tuned_sweep({"rnn_tanh": [0.1, 0.1], "lstm": [1.0, 1.0]}, grid_points=4)
+    assert equal_budget_check(equal).passed is True
+    extra = equal + [record("lstm", 0, flat(1.0), point=3, task="recall") | {"run_id": "fifth"}]
+    assert equal_budget_check(extra).passed is False
+    assert equal_budget_check([]).passed is None
+
+
+def test_report_is_registered_and_judges_its_records(tmp_path):
+    report = REPORTS["recall"]
+    recs = tuned_sweep({"rnn_tanh": [0.05, 0.05], "lstm": [1.0, 1.0], "gru": [1.0, 1.0]}, grid_points=2)
+    assert set(report.tables(recs)) == {"recall_tuning", "recall_status", "recall_span", "recall_accuracy",
+                                        "recall_detail"}
+    assert [c.id for c in report.claims(recs)] == ["recall.gated_span"]
+    assert [c.id for c in report.checks(recs)] == ["recall.equal_budget"]
+    assert report.plots(recs, tmp_path)[0].exists()
