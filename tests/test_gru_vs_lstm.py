@@ -55,8 +55,9 @@ def test_the_pair_is_one_gru_run_whichever_of_the_two_the_sweep_names():
     assert TASK.variants(ModelConfig(arch="lstm"), "quick") == [{"model": {"arch": "gru"}}]
     assert TASK.variants(ModelConfig(arch="gru"), "quick") == [{"model": {"arch": "gru"}}]
     assert TASK.variants(ModelConfig(arch="rnn_tanh"), "quick") == []
-    configs = expand(PRESETS["quick"], Overrides(tasks=("gru_vs_lstm",)))
-    assert {(c.model.arch, c.model.layers) for c in configs} == {("gru", 1), ("gru", 2)}
+    assert TASK.variants(ModelConfig(arch="lstm", layers=2), "quick") == []
+    configs = expand(PRESETS["standard"], Overrides(tasks=("gru_vs_lstm",)))
+    assert len({c.run_id for c in configs}) == 3 and {c.model.arch for c in configs} == {"gru"}  # one per seed
     with pytest.raises(ConfigError, match="rounds"):
         TASK.options(RunConfig("gru_vs_lstm", options={"rounds": 1}))
 
