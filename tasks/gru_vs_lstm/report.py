@@ -13,7 +13,7 @@ import math
 
 import pandas as pd
 
-from suite.analysis import (arch, group_by, label, metric, model_field, ok_runs, put, seed, seed_interval,
+from suite.analysis import (arch, group_by, metric, model_field, ok_runs, put, seed, seed_interval,
                             task_of, train_field)
 from suite.claims import REPRODUCED, Check, Claim, combine_verdicts, directional_verdict, equivalence_verdict
 from suite.judging import TaskReport, register_report
@@ -38,9 +38,9 @@ SPEED_RULE = (f"per model size and device, the GRU/LSTM ratio of training tokens
               f"the ratio reaches {MIN_SPEEDUP:g}×, fails when the interval lies below {MIN_SPEEDUP:g}× "
               f"(slower, equal or too small a gain), else inconclusive; every size reproduces → reproduced, "
               f"any fails → not reproduced. With no speed difference, 'reproduced' at ≤ 2.5 %.")
-QUALITY_RULE = (f"equivalence (two one-sided tests at 5 %): at every (task, layers, hidden size, steps, options) "
-                f"where a GRU and an LSTM both finished with ≥ 2 seeds each, the 90 % Welch interval of Δ test loss "
-                f"(GRU − LSTM, nats per token = log of the perplexity ratio; seeds as the unit) lies inside "
+QUALITY_RULE = (f"equivalence (two one-sided tests at 5 %): at every (task, hidden size, steps, options) where "
+                f"a single-layer GRU and LSTM both finished with ≥ 2 seeds each, the 90 % Welch interval of Δ test "
+                f"loss (GRU − LSTM, nats per token = log of the perplexity ratio; seeds as the unit) lies inside "
                 f"±{QUALITY_MARGIN:.3f} (perplexities within 5 %). All comparisons inside → reproduced; any "
                 f"interval wholly outside → not reproduced (a gap where measured); else inconclusive — "
                 f"overlapping intervals and low power never count as 'no gap'. With a true gap at the margin, "
@@ -54,7 +54,7 @@ def lm_comparison_key(r: dict) -> tuple:
 
 
 def timing_key(r: dict) -> tuple:
-    return label(r), model_field(r, "hidden"), r["config"].get("device", "cpu")
+    return model_field(r, "hidden"), r["config"].get("device", "cpu")
 
 
 @register_report
@@ -87,8 +87,8 @@ def pooled_ratio(runs: list[dict]) -> Interval:
 
 def speed_table(runs: list[dict]) -> pd.DataFrame:
     rows = []
-    for (model, hidden, device), group in group_by(runs, timing_key).items():
-        row = {"model": model, "hidden": hidden, "device": device, "runs": len(group),
+    for (hidden, device), group in group_by(runs, timing_key).items():
+        row = {"hidden": hidden, "device": device, "runs": len(group),
                "rounds": sum(len(metric(r, "gru_round_tokens_per_second", [])) for r in group),
                "lstm_parameters": metric(group[0], "lstm_parameters"),
                "gru_parameters": metric(group[0], "gru_parameters")}
@@ -101,13 +101,13 @@ def speed_table(runs: list[dict]) -> pd.DataFrame:
 
 def speed_claim(runs: list[dict]) -> Claim:
     parts, evidence, effects, whys = [], [], [], []
-    for (model, hidden, device), group in group_by(runs, timing_key).items():
+    for (hidden, device), group in group_by(runs, timing_key).items():
         ratio = pooled_ratio(group)
         logs = Interval(*(math.log(v) if v > 0 else math.nan for v in (ratio.mean, ratio.low, ratio.high)),
                         ratio.n, ratio.method)
         verdict, why = directional_verdict(logs, math.log(MIN_SPEEDUP))
         parts.append(verdict)
-        where = f"{model} h={hidden} on {device}"
+        where = f"h={hidden} on {device}"
         effects.append(f"{where}: GRU/LSTM tokens/s ×{ratio.format()}")
         evidence.append(f"{where}: {ratio.n} paired rounds in {len(group)} run(s); median tokens/s LSTM "
                         f"{seed_interval(group, 'lstm_tokens_per_second').format()}, GRU "
@@ -129,7 +129,8 @@ def speed_claim(runs: list[dict]) -> Claim:
 def quality_comparisons(runs: list[dict]) -> list[tuple[tuple, list[dict], list[dict], Interval]]:
     """(key, GRU runs, LSTM runs, Δ test loss GRU − LSTM with its 90 % Welch interval) per comparison."""
     out = []
-    for key, group in group_by(runs, lm_comparison_key).items():
+    single = [r for r in runs if model_field(r, "layers") == 1]  # the cells themselves, not stacks
+    for key, group in group_by(single, lm_comparison_key).items():
         gru = [r for r in group if arch(r) == "gru"]
         lstm = [r for r in group if arch(r) == "lstm"]
         if gru and lstm:
@@ -194,9 +195,9 @@ def parameter_check(runs: list[dict]) -> Check:
         if not (4 * counts["gru_recurrent_parameters"] == 3 * counts["lstm_recurrent_parameters"]
                 and counts["gru_parameters"] < counts["lstm_parameters"]):
             failures.append(r["run_id"])
-    evidence = "; ".join(f"{m} h={h}: GRU {c['gru_parameters']:,} ({c['gru_recurrent_parameters']:,} recurrent) vs "
+    evidence = "; ".join(f"h={h}: GRU {c['gru_parameters']:,} ({c['gru_recurrent_parameters']:,} recurrent) vs "
                          f"LSTM {c['lstm_parameters']:,} ({c['lstm_recurrent_parameters']:,})"
-                         for (m, h, _), c in sizes.items())
+                         for (h, _), c in sizes.items())
     if failures:
         evidence += f"; fails in runs {', '.join(failures)}"
     return Check(PARAMETER_CHECK, PARAMETER_STATEMENT, not failures, evidence, PARAMETER_RULE)
