@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 
 import pandas as pd
 
 from suite.analysis import (arch, group_by, metric, model_field, ok_runs, put, seed, seed_interval,
                             task_of, train_field)
-from suite.claims import REPRODUCED, Check, Claim, combine_verdicts, directional_verdict, equivalence_verdict
+from suite.claims import (INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Check, Claim, combine_verdicts, directional_verdict,
+                          equivalence_verdict)
 from suite.judging import TaskReport, register_report
 from suite.stats import Interval, difference_ci
 from suite.timing import ratio_interval
@@ -31,6 +33,7 @@ PARAMETER_CHECK = "architecture.gru_fewer_parameters"
 PARAMETER_STATEMENT = "a GRU has fewer parameters than an LSTM of the same size (3 gate blocks against 4)"
 PARAMETER_RULE = ("in every gru_vs_lstm run: 4 × GRU recurrent parameters = 3 × LSTM recurrent parameters exactly "
                   "(W_ih, W_hh and both biases per gate block), and the whole GRU model is smaller")
+EQUIVALENCE_WORDS = {REPRODUCED: "equivalent", NOT_REPRODUCED: "gap", INCONCLUSIVE: "inconclusive"}
 SOURCE = "lecture notes, LSTM vs GRU (GRU: Cho et al. 2014)"
 SPEED_RULE = (f"per model size and device, the GRU/LSTM ratio of training tokens/s in each round of the paired "
               f"timing (both models in one process, order alternating), pooled over the runs' rounds; 95 % "
@@ -78,22 +81,25 @@ class GruVsLstmReport(TaskReport):
 # --------------------------------------------------------------------------- speed
 
 
+def rounds(runs: list[dict], cell: str) -> list[float]:
+    """Tokens/s of one cell in every timed round of the runs, in order."""
+    return [v for r in runs for v in metric(r, f"{cell}_round_tokens_per_second", [])]
+
+
 def pooled_ratio(runs: list[dict]) -> Interval:
     """GRU/LSTM tokens/s ratio over every timed round of the runs (geometric mean, 95 % t over rounds)."""
-    gru = [v for r in runs for v in metric(r, "gru_round_tokens_per_second", [])]
-    lstm = [v for r in runs for v in metric(r, "lstm_round_tokens_per_second", [])]
-    return ratio_interval(gru, lstm)
+    return ratio_interval(rounds(runs, "gru"), rounds(runs, "lstm"))
 
 
 def speed_table(runs: list[dict]) -> pd.DataFrame:
     rows = []
     for (hidden, device), group in group_by(runs, timing_key).items():
         row = {"hidden": hidden, "device": device, "runs": len(group),
-               "rounds": sum(len(metric(r, "gru_round_tokens_per_second", [])) for r in group),
+               "rounds": len(rounds(group, "gru")),
                "lstm_parameters": metric(group[0], "lstm_parameters"),
                "gru_parameters": metric(group[0], "gru_parameters")}
-        put(row, "lstm_tokens_per_second", seed_interval(group, "lstm_tokens_per_second"))
-        put(row, "gru_tokens_per_second", seed_interval(group, "gru_tokens_per_second"))
+        for cell in ("lstm", "gru"):  # descriptive; the comparison is the paired ratio
+            row[f"{cell}_tokens_per_second_median"] = round(statistics.median(rounds(group, cell)))
         put(row, "gru_over_lstm_speed", pooled_ratio(group))
         rows.append(row)
     return pd.DataFrame(rows)
@@ -109,9 +115,9 @@ def speed_claim(runs: list[dict]) -> Claim:
         parts.append(verdict)
         where = f"h={hidden} on {device}"
         effects.append(f"{where}: GRU/LSTM tokens/s ×{ratio.format()}")
+        lstm, gru = (statistics.median(rounds(group, cell)) for cell in ("lstm", "gru"))
         evidence.append(f"{where}: {ratio.n} paired rounds in {len(group)} run(s); median tokens/s LSTM "
-                        f"{seed_interval(group, 'lstm_tokens_per_second').format()}, GRU "
-                        f"{seed_interval(group, 'gru_tokens_per_second').format()}")
+                        f"{lstm:.0f}, GRU {gru:.0f}")
         if why:
             whys.append(f"{where}: {why} (on the log scale)")
     if not parts:
@@ -152,7 +158,7 @@ def quality_table(runs: list[dict]) -> pd.DataFrame:
         put(row, "gru_test_ppl", seed_interval(gru, "test_ppl"))
         put(row, "lstm_test_ppl", seed_interval(lstm, "test_ppl"))
         put(row, "delta_test_loss_90", delta)
-        row["verdict"] = equivalence_verdict(delta, QUALITY_MARGIN)[0]
+        row["within_margin"] = EQUIVALENCE_WORDS[equivalence_verdict(delta, QUALITY_MARGIN)[0]]
         rows.append(row)
     return pd.DataFrame(rows)
 
