@@ -260,3 +260,15 @@ def test_tokenizer_encoder_spells_words_in_pieces_and_keeps_eos(folder):
     assert encode(["<eos>", "dogs"]) == [tokenizer.vocab.eos_id, *pieces]
     assert len(pieces) > 1  # a 60-piece vocabulary spells 'dogs' in several pieces
     assert encode(["dogs", "Ω"]) is None  # a character the tokenizer never saw: cannot be spelled
+
+
+@pytest.mark.parametrize("name, valid", [("vocab_size", "an integer ≥ 0"), ("max_train_words", "an integer ≥ 0"),
+                                         ("eval_batch_size", "an integer ≥ 1")])
+def test_a_malformed_option_on_the_command_line_is_one_line_and_exit_2(folder, tmp_path, capsys, name, valid):
+    with pytest.raises(SystemExit) as info:
+        main(["--preset", "quick", "--tasks", "text_lm", "--corpus", str(folder), "--option", f"{name}=abc",
+              "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert info.value.code == 2 and len(err) == 1
+    assert f"text_lm option {name} must be {valid}; got 'abc'" in err[0]
+    assert not (tmp_path / "out").exists()  # nothing written
