@@ -1,8 +1,8 @@
 """Tokens/s of the suite's trainer against a bare hand-written torch loop, on the same data.
 
 The model is pytorch/examples word_language_model's default: 2-layer LSTM, embed = hidden = 200,
-dropout 0.2, vocabulary 10k, batch 20, BPTT 35, SGD lr 20, clip 0.25. The two loops alternate, so
-machine noise hits both alike; the median of each is reported with the ratio suite / bare.
+dropout 0.2, vocabulary 10k, batch 20, BPTT 35, SGD lr 20, clip 0.25. The two loops alternate
+(suite.timing), so machine noise hits both alike; the median of each is reported with the ratio suite / bare.
 
     python benchmarks/trainer_speed.py [--rounds 5] [--steps 100] [--threads 2]
 """
@@ -18,6 +18,7 @@ from torch import nn
 from suite.config import ModelConfig, TrainConfig
 from suite.data import StreamBatcher
 from suite.models import build_model
+from suite.timing import alternate, ratio_interval
 from suite.train import fit
 
 VOCAB, HIDDEN, LAYERS, BATCH, BPTT, LR, CLIP, DROPOUT = 10_000, 200, 2, 20, 35, 20.0, 0.25, 0.2
@@ -85,15 +86,15 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     stream = zipf_stream(BATCH * BPTT * (args.steps + 1) + 1)
-    suite_loop(stream, 5), bare_loop(stream, 5)  # warm-up: allocator, kernels
-    suite_speeds, bare_speeds = [], []
-    for r in range(args.rounds):
-        suite_speeds.append(suite_loop(stream, args.steps))
-        bare_speeds.append(bare_loop(stream, args.steps))
-        print(f"round {r + 1}: suite {suite_speeds[-1]:,.0f} tok/s   bare {bare_speeds[-1]:,.0f} tok/s")
-    suite_med, bare_med = statistics.median(suite_speeds), statistics.median(bare_speeds)
+    speeds = alternate({"suite": lambda: suite_loop(stream, args.steps), "bare": lambda: bare_loop(stream, args.steps)},
+                       args.rounds)
+    for r, (suite_speed, bare_speed) in enumerate(zip(speeds["suite"], speeds["bare"]), 1):
+        print(f"round {r}: suite {suite_speed:,.0f} tok/s   bare {bare_speed:,.0f} tok/s")
+    suite_med, bare_med = statistics.median(speeds["suite"]), statistics.median(speeds["bare"])
+    ratio = ratio_interval(speeds["suite"], speeds["bare"])
     print(f"median: suite {suite_med:,.0f} tok/s, bare torch loop {bare_med:,.0f} tok/s, "
-          f"ratio suite/bare = {suite_med / bare_med:.3f} ({args.threads} threads)")
+          f"ratio suite/bare = {ratio.format()} (geometric mean over rounds, 95 % t-interval; "
+          f"{args.threads} threads)")
 
 
 if __name__ == "__main__":

@@ -1,20 +1,27 @@
-"""Depth task: gradient meters against autograd, the depth × skip grid, its tables, plots and both claims."""
+"""Depth task: gradient meters against autograd, the depth × skip grid, its tables, plots, and the skip claim
+judged at every depth ≥ 4 (with negative controls)."""
 import copy
 import math
 
+import numpy as np
 import pytest
 import torch
+from scipy import stats
 
 from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
-from suite.config import ModelConfig, RunConfig, TrainConfig
+from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
 from suite.data import StreamBatcher
+from suite.judging import REPORTS
 from suite.models import build_model
+from suite.sweep import PRESETS, Overrides, Preset, Variant, expand, run_options
 from suite.tasks import get_task
-from suite.train import evaluate_loss, fit, loss_fn
-from tasks.depth import (LayerGradientMeter, cost_table, depth_by_skip, gradient_metrics, gru_lstm_claim,
-                         skip_claim, window_losses)
+from suite.train import fit, loss_fn
+from tasks.depth import LayerGradientMeter, gradient_metrics
+from tasks.depth.report import MIN_EFFECT, depth_by_skip, skip_claim
 
 torch.set_num_threads(1)
+TASK = get_task("depth")
+REPORT = REPORTS["depth"]
 
 
 def stream(n=2000, vocab=12, seed=0):
@@ -52,16 +59,6 @@ def test_gradient_metrics_closed_form():
     assert m["first_to_last_grad_ratio"] == pytest.approx(math.sqrt(0.25 * 0.75))  # geometric mean
 
 
-def test_window_losses_weighted_by_tokens_give_the_trainer_loss():
-    torch.manual_seed(0)
-    model = build_model(ModelConfig(arch="gru", hidden=8), 12, "lm")
-    batcher = StreamBatcher(stream(n=4 * 47 + 1), 4, 10)  # 47 columns: 4 full windows and one of 7
-    items, sizes = window_losses(model, batcher)
-    assert len(items) == 4 * 5 and sizes[-1] == 7
-    weighted = sum(m * n for m, n in zip(items, sizes)) / sum(sizes)
-    assert weighted == pytest.approx(evaluate_loss(model, batcher), rel=1e-5)
-
-
 def test_without_skips_less_gradient_reaches_the_first_of_eight_layers():
     # At initialisation a plain 8-layer LSTM passes the first layer a small fraction of the last
     # layer's gradient; identity skips carry it down (the reason deep stacks need them).
@@ -76,123 +73,142 @@ def test_without_skips_less_gradient_reaches_the_first_of_eight_layers():
     assert ratios["none"] < 0.05 < 1 < ratios["residual"]
 
 
+def smoke_config(**model) -> RunConfig:
+    settings = TASK.settings("smoke")
+    return RunConfig("depth", ModelConfig(**{"arch": "lstm", "hidden": 8, **model}), settings.train, 0,
+                     run_options(TASK, settings.options))
+
+
+def test_a_depth_run_records_loss_and_gradient_metrics_through_the_hooks():
+    outcome = TASK.run(smoke_config(layers=2, skip="highway"))
+    m = outcome.metrics
+    assert outcome.training.status == "ok"
+    assert m["test_ppl"] == pytest.approx(math.exp(m["test_loss"]))
+    assert m["first_layer_grad_norm"] > 0 and m["last_layer_grad_norm"] > 0
+    assert m["final_train_loss"] == outcome.training.final_train_loss
+
+
+def test_options_are_a_typed_dataclass_with_ranges():
+    assert TASK.options(RunConfig("depth")).train_sentences == 10000
+    with pytest.raises(ConfigError, match="train_sentences"):
+        TASK.options(RunConfig("depth", options={"train_sentences": 0}))
+
+
 # --------------------------------------------------------------------------- the grid
 
 
 def test_grid_per_size():
-    task = get_task("depth")
-    grid = task.variants(ModelConfig(arch="lstm"), "quick")
+    grid = TASK.variants(ModelConfig(arch="lstm"), "quick")
     points = {(v["model"]["layers"], v["model"]["skip"]) for v in grid}
     assert points == {(1, "none"), (4, "none"), (4, "residual"), (4, "highway")}
-    assert len(task.variants(ModelConfig(arch="lstm"), "standard")) == 1 + 3 * 3
-    assert task.variants(ModelConfig(arch="gru"), "quick") == [{}]  # depth-1 reference only
-    assert task.variants(ModelConfig(arch="lstm", layers=2), "quick") == [{}]
-    assert task.variants(ModelConfig(arch="transformer"), "quick") == [{}]  # refused by skip_reason
+    assert len(TASK.variants(ModelConfig(arch="lstm"), "standard")) == 1 + 3 * 3
+    assert TASK.variants(ModelConfig(arch="gru"), "quick") == [{}]  # depth-1 reference only
+    assert TASK.variants(ModelConfig(arch="lstm", layers=2), "quick") == [{}]
+    assert TASK.variants(ModelConfig(arch="transformer"), "quick") == [{}]  # refused by skip_reason
 
 
 def test_a_transformer_is_left_out_of_a_preset_but_refused_when_named():
-    from suite.config import ConfigError
-    from suite.sweep import PRESETS, Overrides, Preset, Variant, expand
     with pytest.raises(ConfigError, match="not recurrent"):
         expand(PRESETS["smoke"], Overrides(tasks=("depth",), archs=("transformer",)))
     preset = Preset("mixed", "smoke", "", (Variant("transformer"), Variant("lstm")), (0,), ("depth",))
     assert {c.model.arch for c in expand(preset, Overrides())} == {"lstm"}
 
 
-def test_a_depth_run_records_loss_and_gradient_metrics():
-    task = get_task("depth")
-    settings = task.settings("smoke")
-    cfg = RunConfig("depth", ModelConfig(arch="lstm", layers=2, skip="highway", hidden=8), settings.train, 0,
-                    {**task.default_options, **settings.options})
-    outcome = task.run(cfg)
-    m = outcome.metrics
-    assert outcome.training.status == "ok"
-    assert m["test_ppl"] == pytest.approx(math.exp(m["test_loss"]))
-    assert len(m["test_window_losses"]) > 10 and min(m["test_window_losses"]) < m["test_loss"]
-    assert m["first_layer_grad_norm"] > 0 and m["last_layer_grad_norm"] > 0
+def test_a_stack_named_by_the_preset_and_by_the_grid_is_one_run():
+    configs = expand(PRESETS["standard"], Overrides(tasks=("depth",)))
+    ids = [c.run_id for c in configs]
+    # the preset's lstm×2 and lstm×2+res are grid points too: listed twice, one run id each (3 seeds)
+    assert len(ids) - len(set(ids)) == 2 * 3
 
-
-# --------------------------------------------------------------------------- tables, plots, claims
+# --------------------------------------------------------------------------- report
 
 
 def depth_record(layers, skip, seed, loss, arch="lstm", grad=0.1):
     return {"run_id": f"{arch}{layers}{skip}{seed}", "label": f"{arch}×{layers}", "status": "ok",
             "parameters": 1000 * layers, "tokens_per_second": 1000.0, "wall_seconds": 1.0,
-            "config": {"task": "depth", "seed": seed,
+            "config": {"task": "depth", "seed": seed, "options": {}, "train": {"steps": 10},
                        "model": {"arch": arch, "layers": layers, "hidden": 8, "skip": skip, "bidirectional": False}},
             "metrics": {"test_loss": loss, "test_ppl": math.exp(loss), "final_train_loss": loss,
-                        "first_layer_grad_norm": grad, "test_window_losses": [loss - 0.05, loss + 0.05] * 20}}
+                        "first_layer_grad_norm": grad}}
 
 
-def depth_runs(plain, residual, seeds=3):
-    return ([depth_record(1, "none", s, 3.0) for s in range(seeds)]
-            + [depth_record(4, "none", s, plain + 0.01 * s) for s in range(seeds)]
-            + [depth_record(4, "residual", s, residual + 0.01 * s) for s in range(seeds)]
-            + [depth_record(4, "highway", s, 2.95 + 0.01 * s) for s in range(seeds)])
+def depth_runs(losses: dict, seeds=3, spread=0.01):
+    """losses: {(depth, skip): mean test loss}; seeds differ by ±spread around it."""
+    return [depth_record(d, s, k, loss + spread * (k - (seeds - 1) / 2))
+            for (d, s), loss in losses.items() for k in range(seeds)]
+
+
+def grid_runs(plain, residual, depths=(4,), **kw):
+    losses = {(1, "none"): 3.0}
+    for d in depths:
+        losses.update({(d, "none"): plain, (d, "residual"): residual, (d, "highway"): 2.95})
+    return depth_runs(losses, **kw)
 
 
 def test_skip_claim_verdicts():
-    assert skip_claim(depth_runs(plain=4.5, residual=2.9)).verdict == REPRODUCED
-    assert skip_claim(depth_runs(plain=2.9, residual=4.5)).verdict == NOT_REPRODUCED
-    assert skip_claim(depth_runs(plain=3.0, residual=3.005)).verdict == INCONCLUSIVE
-    shallow = [r for r in depth_runs(4.5, 2.9) if r["config"]["model"]["layers"] == 1]
-    missing = skip_claim(shallow)
+    assert skip_claim(grid_runs(plain=4.5, residual=2.9)).verdict == REPRODUCED
+    assert skip_claim(grid_runs(plain=3.0, residual=3.005)).verdict == NOT_REPRODUCED  # far below the minimum
+    assert skip_claim(grid_runs(plain=3.05, residual=3.0, spread=0.05)).verdict == INCONCLUSIVE
+    missing = skip_claim(grid_runs(4.5, 2.9, depths=()))
     assert missing.verdict == INCONCLUSIVE and "missing runs" in missing.why
+    one_seed = skip_claim(grid_runs(4.5, 2.9, seeds=1))
+    assert one_seed.verdict == INCONCLUSIVE and "too few replicates" in one_seed.why  # seeds are the unit
 
 
-def test_skip_claim_with_one_seed_bootstraps_over_test_windows():
-    claim = skip_claim(depth_runs(plain=4.5, residual=2.9, seeds=1))
-    assert claim.verdict == REPRODUCED and "bootstrap" in claim.evidence
+def test_every_deep_depth_is_judged_not_only_the_deepest():
+    # Helps at 8 layers, hurts at 4: the old rule (deepest only) said reproduced.
+    runs = depth_runs({(4, "none"): 3.0, (4, "residual"): 3.5, (8, "none"): 4.5, (8, "residual"): 2.9})
+    claim = skip_claim(runs)
+    assert claim.verdict == NOT_REPRODUCED and "lstm×4" in claim.why
+    assert "lstm×4" in claim.effect and "lstm×8" in claim.effect
+    # Helps clearly at 8, unclear at 4 → inconclusive, not reproduced on the strength of 8 alone.
+    unclear = depth_runs({(4, "none"): 3.05, (4, "residual"): 3.0, (8, "none"): 4.5, (8, "residual"): 2.9},
+                         spread=0.05)
+    assert skip_claim(unclear).verdict == INCONCLUSIVE
+
+
+def test_negative_control_reversed_effect_is_not_reproduced():
+    claim = skip_claim(grid_runs(plain=2.9, residual=4.5, depths=(4, 8)))
+    assert claim.verdict == NOT_REPRODUCED and "reversed" in claim.why
+
+
+@pytest.mark.parametrize("depths", [(4,), (4, 8)])
+def test_negative_control_no_effect_is_rarely_reproduced(depths):
+    # 200 simulated sweeps, 3 seeds a side, no effect of skips: the rule's stated rate is ≤ 2.5 %;
+    # allow the 99th percentile of Binomial(200, 0.025) for sampling noise.
+    rng = np.random.default_rng(0)
+    reproduced = 0
+    for _ in range(200):
+        runs = [depth_record(d, s, k, 3.0 + 0.05 * rng.standard_normal())
+                for d in depths for s in ("none", "residual") for k in range(3)]
+        reproduced += skip_claim(runs).verdict == REPRODUCED
+    assert reproduced <= stats.binom.ppf(0.99, 200, 0.025)
+
+
+def test_minimal_effect_is_stated_in_the_rule():
+    claim = skip_claim(grid_runs(plain=3.0 + MIN_EFFECT / 2, residual=3.0, spread=0.001))
+    assert claim.verdict == NOT_REPRODUCED and "smaller than the claimed effect" in claim.why
+    assert f"{MIN_EFFECT:.3f}" in claim.rule and "every depth" in claim.rule.lower()
 
 
 def test_depth_by_skip_puts_each_skip_style_in_its_own_column():
-    table = depth_by_skip(depth_runs(plain=4.5, residual=2.9), "test_loss")
+    table = depth_by_skip(grid_runs(plain=4.5, residual=2.9), "test_loss")
     deep = table[table["layers"] == 4].iloc[0]
-    assert deep["none"] == pytest.approx(4.51) and deep["residual"] == pytest.approx(2.91)
-    assert deep["highway"] == pytest.approx(2.96)
+    assert deep["none"] == pytest.approx(4.5) and deep["residual"] == pytest.approx(2.9)
+    assert deep["highway"] == pytest.approx(2.95)
+    assert deep["none_low"] < 4.5 < deep["none_high"]
     assert math.isnan(table[table["layers"] == 1].iloc[0]["residual"])
 
 
 def test_plots_are_written(tmp_path):
-    paths = get_task("depth").plots(depth_runs(plain=4.5, residual=2.9), tmp_path)
+    paths = REPORT.plots(grid_runs(plain=4.5, residual=2.9), tmp_path)
     assert len(paths) == 2 and all(p.exists() and p.stat().st_size > 1000 for p in paths)
 
 
-def lm_record(arch, seed, params, speed, ppl, task="grammar_lm", hidden=128):
-    return {"run_id": f"{task}{arch}{seed}", "label": arch, "status": "ok", "parameters": params,
-            "tokens_per_second": speed, "wall_seconds": 1.0,
-            "config": {"task": task, "seed": seed,
-                       "model": {"arch": arch, "layers": 1, "hidden": hidden, "skip": "none", "bidirectional": False}},
-            "metrics": {"test_ppl": ppl}}
-
-
-def cost_runs(gru_params=300, gru_speed=2000.0, gru_ppl=10.0, lstm_ppl=10.0, seeds=3):
-    return ([lm_record("gru", s, gru_params, gru_speed + 10 * s, gru_ppl + 0.1 * s) for s in range(seeds)]
-            + [lm_record("lstm", s, 400, 1000.0 + 10 * s, lstm_ppl + 0.1 * s) for s in range(seeds)])
-
-
-def test_gru_lstm_claim_verdicts():
-    assert gru_lstm_claim(cost_runs()).verdict == REPRODUCED
-    assert gru_lstm_claim(cost_runs(gru_params=500)).verdict == NOT_REPRODUCED
-    slower = gru_lstm_claim(cost_runs(gru_speed=500.0))
-    assert slower.verdict == NOT_REPRODUCED
-    gap = gru_lstm_claim(cost_runs(gru_ppl=8.0, lstm_ppl=12.0))
-    assert gap.verdict == NOT_REPRODUCED and "GRU has lower perplexity" in gap.why
-    assert gru_lstm_claim(cost_runs(seeds=1)).verdict == INCONCLUSIVE
-    assert gru_lstm_claim([r for r in cost_runs() if r["label"] == "gru"]).verdict == INCONCLUSIVE
-
-
-def test_gaps_in_opposite_directions_are_not_a_consistent_gap():
-    records = (cost_runs(gru_ppl=8.0, lstm_ppl=12.0)
-               + [{**r, "config": {**r["config"], "task": "text_lm"}, "run_id": "t" + r["run_id"]}
-                  for r in cost_runs(gru_ppl=12.0, lstm_ppl=8.0)])
-    assert gru_lstm_claim(records).verdict == REPRODUCED
-
-
-def test_cost_table_shows_every_architecture_at_each_size():
-    records = cost_runs() + [lm_record("transformer", 0, 900, 5000.0, 9.0)]
-    table = cost_table(records)
-    assert set(table["arch"]) == {"gru", "lstm", "transformer"}
-    gru = table[table["arch"] == "gru"].iloc[0]
-    assert gru["parameters"] == 300 and gru["test_ppl"] == pytest.approx(10.1)
-    assert gru["tokens_per_second"] == pytest.approx(2010.0)
+def test_a_run_listed_twice_counts_once_in_the_report(tmp_path):
+    from suite.report import write_outputs
+    runs = grid_runs(plain=4.5, residual=2.9)
+    write_outputs(tmp_path, runs + copy.deepcopy(runs), "test", "test", log=lambda *a: None)
+    table = (tmp_path / "tables" / "depth_skip.csv").read_text().splitlines()
+    header = table[0].split(",")
+    assert {row.split(",")[header.index("runs")] for row in table[1:]} == {"3"}

@@ -1,4 +1,5 @@
-"""The natural-text LM task: perplexity per token and per word, skipping without a corpus, tables."""
+"""The natural-text LM task: perplexity per token and per word, skipping without a corpus, its report, and
+the tokenizer encoder that lets the one minimal-pair scorer read text_lm models."""
 import math
 
 import pytest
@@ -8,18 +9,22 @@ from suite import sweep
 from suite.cli import main
 from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
 from suite.grammar import generate
+from suite.judging import REPORTS
 from suite.tasks import get_task
-from tasks.text_lm import (first_words, init_output_layers, per_word_loss, score_testset, time_to_target,
-                           unigram_perplexity, with_common_target)
+from suite.testsets import load_testset, score_pairs
+from suite.tokenizers import tokenizer_encoder
+from tasks.text_lm import first_words, init_output_layers, per_word_loss, time_to_target, unigram_perplexity
+from tasks.text_lm.report import with_common_target
 
 TASK = get_task("text_lm")
+REPORT = REPORTS["text_lm"]
 
 
 @pytest.fixture(autouse=True)
 def _private_caches(tmp_path_factory, monkeypatch):
     cache = tmp_path_factory.getbasetemp() / "caches"
     monkeypatch.setenv("RECENCY_BENCH_CACHE", str(cache / "suite"))
-    monkeypatch.setattr("tasks.text_lm.load_corpus",
+    monkeypatch.setattr("tasks.text_lm.task.load_corpus",
                         lambda spec, cache_dir=None: _load(spec, cache / "hf"))
 
 
@@ -42,7 +47,7 @@ def config(folder, seed=0, **options) -> RunConfig:
     return RunConfig("text_lm", ModelConfig(arch="lstm", hidden=16),
                      TrainConfig(optimizer="sgd", lr=20.0, clip=0.25, batch_size=4, bptt=12, steps=12,
                                  eval_every=6, eval_batches=3),
-                     seed, {**TASK.default_options, "corpus": str(folder), "eval_batch_size": 2, **options})
+                     seed, {"corpus": str(folder), "eval_batch_size": 2, **options})
 
 
 class Uniform(torch.nn.Module):
@@ -159,7 +164,7 @@ def test_common_target_is_the_weakest_runs_best_perplexity():
 
 def test_table_keeps_corpora_apart_and_averages_seeds():
     runs = [record("lstm", 0, [100], 1.0), record("lstm", 1, [120], 1.0), record("lstm", 0, [50], 1.0, corpus="d")]
-    table = TASK.tables(runs)["text_lm_perplexity"]
+    table = REPORT.tables(runs)["text_lm_perplexity"]
     assert list(zip(table["corpus"], table["runs"], table["test_ppl"])) == [("c", 2, 110.0), ("d", 1, 50.0)]
 
 
@@ -203,10 +208,19 @@ def test_an_empty_corpus_file_stops_the_cli_before_training(folder, tmp_path, ca
     assert info.value.code == 2 and len(err) == 1 and str(bad / "valid.txt") in err[0]
 
 
-def test_bad_options_are_config_errors(folder):
-    for options in ({"tokenizer": "chars"}, {"max_train_words": -1}, {"eval_batch_size": 0}):
-        with pytest.raises(ConfigError):
+def test_bad_options_are_config_errors_naming_option_and_range(folder):
+    for options, says in (({"tokenizer": "chars"}, "one of word, unigram, bpe"),
+                          ({"max_train_words": -1}, "max_train_words must be an integer ≥ 0"),
+                          ({"eval_batch_size": 0}, "eval_batch_size must be an integer ≥ 1"),
+                          ({"vocab_size": "abc"}, "vocab_size must be an integer ≥ 0; got 'abc'")):
+        with pytest.raises(ConfigError, match=says):
             TASK.validate(config(folder, **options))
+
+
+def test_agreement_testset_is_no_longer_a_training_option(folder):
+    # Minimal-pair sets are scored on saved models by `run_suite.py eval --testset FILE` (issue 14).
+    with pytest.raises(ConfigError, match="unknown text_lm option 'agreement_testset'"):
+        TASK.options(config(folder, agreement_testset="pairs.csv"))
 
 
 class Bigram(torch.nn.Module):
@@ -222,8 +236,7 @@ class Bigram(torch.nn.Module):
         return self.table[tokens], None
 
 
-def test_agreement_testset_is_scored_with_known_preferences(folder, tmp_path):
-    pytest.importorskip("suite.testsets")
+def test_the_one_scorer_reads_text_lm_models_through_the_tokenizer_encoder(folder, tmp_path):
     data = TASK.prepare(config(folder))
     vocab = data.vocab
     nouns = [w for w in ("dog", "dogs", "cat", "cats") if w in vocab]
@@ -235,7 +248,27 @@ def test_agreement_testset_is_scored_with_known_preferences(folder, tmp_path):
             for i, n in enumerate(nouns)]
     path = tmp_path / "pairs.csv"
     path.write_text("prefix,correct,wrong,attractors\n" + "\n".join(rows + ["the zyzzyva,x,y,0"]) + "\n")
-    result = score_testset(model, data.extra["tokenizer"], str(path))
-    assert (result["items"], result["scored"], result["skipped_out_of_vocabulary"]) == (5, 4, 1)
-    assert result["error_rate"] == 0.5 and result["error_low"] < 0.5 < result["error_high"]
-    assert result["by_attractors"] == {"0": {"n": 2, "error_rate": 0.0}, "1": {"n": 2, "error_rate": 1.0}}
+    scored = score_pairs(model, load_testset(path), tokenizer_encoder(data.extra["tokenizer"]))
+    assert (len(scored.items), len(scored.unrepresentable)) == (4, 1)  # 'zyzzyva' is not in the vocabulary
+    assert scored.correct == [True, False, True, False]  # singular nouns right, plural nouns wrong
+
+
+def test_tokenizer_encoder_spells_words_in_pieces_and_keeps_eos(folder):
+    tokenizer = TASK.prepare(config(folder, tokenizer="bpe", vocab_size=60)).extra["tokenizer"]
+    encode = tokenizer_encoder(tokenizer)
+    pieces = tokenizer.processor.encode("dogs")
+    assert encode(["<eos>", "dogs"]) == [tokenizer.vocab.eos_id, *pieces]
+    assert len(pieces) > 1  # a 60-piece vocabulary spells 'dogs' in several pieces
+    assert encode(["dogs", "Ω"]) is None  # a character the tokenizer never saw: cannot be spelled
+
+
+@pytest.mark.parametrize("name, valid", [("vocab_size", "an integer ≥ 0"), ("max_train_words", "an integer ≥ 0"),
+                                         ("eval_batch_size", "an integer ≥ 1")])
+def test_a_malformed_option_on_the_command_line_is_one_line_and_exit_2(folder, tmp_path, capsys, name, valid):
+    with pytest.raises(SystemExit) as info:
+        main(["--preset", "quick", "--tasks", "text_lm", "--corpus", str(folder), "--option", f"{name}=abc",
+              "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert info.value.code == 2 and len(err) == 1
+    assert f"text_lm option {name} must be {valid}; got 'abc'" in err[0]
+    assert not (tmp_path / "out").exists()  # nothing written

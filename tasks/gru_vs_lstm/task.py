@@ -1,0 +1,110 @@
+"""The cost of a GRU against an LSTM of the same size: parameters, and training speed timed in pairs.
+
+One run builds both models from the run's model config (same layers, hidden and embedding sizes, the
+arch set to each in turn) and times the suite's own training loop on each, alternating within one
+process (suite.timing): each round trains the LSTM and the GRU for `train.steps` steps in turn, the
+order reversed every other round, so machine noise hits both alike. The vocabulary is small (100 by
+default) so that the recurrent cell, whose cost the claim is about, dominates the step rather than the
+softmax. Quality is not measured here: the report takes it from the language-model tasks.
+
+The answer depends on the kernels, which is why speed is measured rather than assumed: on CPU, torch 2.13
+trains nn.LSTM through a fused oneDNN kernel and nn.GRU without one, and the GRU ran at 0.62× [0.54, 0.72]
+the LSTM's tokens/s (quick size, 1 thread); with oneDNN switched off the GRU ran at 1.26× [1.05, 1.51],
+near the 4/3 its fewer multiply-adds allow. The record says whether oneDNN was on.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+from torch import nn
+
+from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig, replace
+from suite.models import build_model, count_parameters
+from suite.options import TaskOptions, option
+from suite.tasks import RunOutcome, Task, TaskSettings, by_size, register_task
+from suite.data import StreamBatcher
+from suite.timing import alternate, ratio_interval
+from suite.train import TrainResult, fit
+
+PAIR = ("lstm", "gru")  # baseline first: the ratio is GRU over LSTM
+
+
+@dataclass(frozen=True)
+class CostOptions(TaskOptions):
+    rounds: int = option(7, low=2, high=1000, help="timed rounds; each trains both models train.steps steps")
+    vocab_size: int = option(100, low=4, high=1_000_000,
+                             help="tokens of the random stream; small, so the recurrent cell dominates the step")
+
+
+def recurrent_parameters(model: nn.Module) -> int:
+    """Parameters of the fused recurrent layers only (no embedding, head or skip gates)."""
+    return sum(p.numel() for name, p in model.named_parameters() if ".rnn." in name)
+
+
+@register_task
+class GruVsLstm(Task):
+    name = "gru_vs_lstm"
+    description = "GRU against an LSTM of the same size: parameters, and training tokens/s timed in pairs"
+    objective = "lm"
+    Options = CostOptions
+
+    def settings(self, size: str) -> TaskSettings:
+        # quick: 8 rounds (1 warm-up) × 2 models × 10 steps at hidden 128: ≈ 6 s on one busy thread.
+        s = by_size(size, steps=(3, 10, 20, 50), rounds=(2, 7, 9, 15), hidden=(32, 128, 128, 256))
+        return TaskSettings(train=TrainConfig(steps=s["steps"], batch_size=32, bptt=35, lr=1e-3, clip=1.0),
+                            model={"hidden": s["hidden"]}, options={"rounds": s["rounds"]})
+
+    def variants(self, model: ModelConfig, size: str) -> list[dict]:
+        # The pair is one run, recorded under the GRU: a single-layer LSTM or GRU in the sweep asks for it
+        # (the same config twice is one run id, so it runs once); stacks and other cells add nothing to a
+        # claim about the cell, and would only add runs.
+        if model.arch not in PAIR or model.bidirectional or model.layers != 1:
+            return []
+        return [{"model": {"arch": "gru"}}]
+
+    def validate(self, cfg: RunConfig) -> None:
+        if cfg.model.arch != "gru":
+            raise ConfigError(f"gru_vs_lstm times a GRU against its LSTM twin; its runs are GRUs "
+                              f"(got '{cfg.model.arch}')")
+
+    def run(self, cfg: RunConfig, progress: bool = False) -> RunOutcome:
+        """Not a training run to evaluate: a paired timing of two models on the same stream."""
+        opts = self.options(cfg)
+        generator = torch.Generator().manual_seed(cfg.seed)
+        tokens = cfg.train.batch_size * cfg.train.bptt * (cfg.train.steps + 1) + 1
+        batcher = StreamBatcher(torch.randint(0, opts.vocab_size, (tokens,), generator=generator),
+                                cfg.train.batch_size, cfg.train.bptt)
+        models, results = {}, {arch: [] for arch in PAIR}
+        for arch in PAIR:
+            torch.manual_seed(cfg.seed)
+            models[arch] = build_model(replace(cfg.model, arch=arch), opts.vocab_size, self.objective).to(cfg.device)
+
+        def train_and_time(arch: str) -> float:
+            result = fit(models[arch], batcher, None, cfg.train, seed=cfg.seed, device=cfg.device)
+            results[arch].append(result)
+            return result.tokens_per_second
+
+        speeds = alternate({arch: partial(train_and_time, arch) for arch in PAIR}, opts.rounds)
+        ratio = ratio_interval(speeds["gru"], speeds["lstm"])
+        metrics = {f"{arch}_{what}": value for arch in PAIR for what, value in (
+            ("parameters", count_parameters(models[arch])),
+            ("recurrent_parameters", recurrent_parameters(models[arch])),
+            ("tokens_per_second", statistics.median(speeds[arch])),
+            ("round_tokens_per_second", speeds[arch]))}
+        onednn = torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled  # CPU LSTM kernel
+        metrics.update(speed_ratio=ratio.mean, speed_ratio_low=ratio.low, speed_ratio_high=ratio.high,
+                       rounds=opts.rounds, onednn=bool(onednn))
+        return RunOutcome(summed(results["gru"][-opts.rounds:]), metrics, metrics["gru_parameters"],
+                          model=models["gru"])
+
+
+def summed(results: list[TrainResult]) -> TrainResult:
+    """The timed rounds of one model as one training result (the record's tokens/s and status)."""
+    diverged = [r for r in results if r.status != "ok"]
+    return TrainResult(status=diverged[0].status if diverged else "ok",
+                       divergence=diverged[0].divergence if diverged else None,
+                       steps=sum(r.steps for r in results), train_tokens=sum(r.train_tokens for r in results),
+                       train_seconds=sum(r.train_seconds for r in results))

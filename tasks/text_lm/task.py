@@ -1,0 +1,193 @@
+"""Language modelling on natural text (a local folder or a hub dataset), word-level or SentencePiece.
+
+Perplexity is reported per token (the tokenizer's unit) and per word (whitespace words plus one
+end-of-line per line), so results compare across tokenizers; for the word-level tokenizer the two
+are equal by construction. With no corpus configured the task is skipped with a one-line notice:
+there is no natural text the suite could honestly invent. Scoring a published minimal-pair set is not
+part of training: saved models are scored with `run_suite.py eval --testset FILE`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.corpora import check_local_corpus, load_corpus
+from suite.data import StreamBatcher
+from suite.options import TaskOptions, option
+from suite.registry import ARCHITECTURES
+from suite.tasks import Task, TaskData, TaskSettings, by_size, register_task
+from suite.tokenizers import KINDS, TokenizerSpec, get_tokenizer
+from suite.train import TrainResult, evaluate_loss
+
+from tasks.grammar_lm import unigram_perplexity
+
+# pytorch/examples word_language_model: SGD lr 20, ÷4 when validation stalls, clip 0.25, BPTT 35, batch 20.
+RECIPE = dict(optimizer="sgd", lr=20.0, clip=0.25, schedule="plateau", plateau_factor=4.0, bptt=35,
+              batch_size=20)
+VANILLA_RNNS, VANILLA_LR = ("rnn_tanh", "rnn_relu"), 5.0
+TRANSFORMER_RECIPE = dict(optimizer="adamw", lr=1e-3, clip=1.0, schedule="cosine", warmup_steps=20)
+NO_CORPUS = ("text_lm needs a corpus and none is configured; give one with --corpus FOLDER (train/valid/test "
+             "files, e.g. --corpus ../shared/data/wikitext-2) or --corpus wikitext:wikitext-2-raw-v1")
+
+
+@dataclass(frozen=True)
+class TextLMOptions(TaskOptions):
+    corpus: str = option("", help="folder with train/valid/test files, or a hub name e.g. wikitext:wikitext-2-raw-v1")
+    tokenizer: str = option("word", choices=KINDS, help="word-level, or SentencePiece unigram / BPE")
+    vocab_size: int = option(0, low=0, help="ids incl. specials; word-level: 0 keeps every training word")
+    min_count: int = option(1, low=1, help="word-level: rarer training words become <unk>")
+    max_train_words: int = option(0, low=0, help="use only the first N words of the train split (0 = all)")
+    max_eval_words: int = option(0, low=0, help="the same for valid and test")
+    eval_batch_size: int = option(10, low=1, help="columns of the valid/test streams (the recipe's eval batch)")
+    init_range: float = option(0.1, low=0,
+                               help="embedding and output weights ~ U(−r, r), output bias 0 (0 = zoo default)")
+    target_ppl: float = option(0.0, low=0, help="report steps/seconds until validation perplexity ≤ this (0 = off)")
+
+
+@register_task
+class TextLM(Task):
+    name = "text_lm"
+    description = "language modelling on natural text via `datasets` (perplexity per token and per word)"
+    objective = "lm"
+    headline = ("test_ppl_word",)
+    Options = TextLMOptions
+
+    def settings(self, size: str) -> TaskSettings:
+        # One pass over the first 140k (quick) / 420k (standard) words; the softmax over the vocabulary
+        # dominates the cost, hence capped vocabularies: quick ≤ ~50 s, standard ≤ ~2.5 min a run on 1 thread.
+        s = by_size(size, steps=(20, 200, 600, 0), hidden=(32, 128, 128, 200), vocab=(1000, 5000, 10000, 0),
+                    train_words=(20_000, 150_000, 430_000, 0), eval_words=(4_000, 16_000, 40_000, 0))
+        if size == "paper":  # the full pytorch/examples recipe: 6 epochs over the whole corpus
+            train = TrainConfig(**RECIPE, epochs=6)
+            model = {"hidden": 200, "embed": 200, "dropout": 0.2}
+        else:  # a budget of steps; validation on a slice so that it does not dominate the run
+            train = TrainConfig(**RECIPE, steps=s["steps"], eval_every=max(1, s["steps"] // 5), eval_batches=10)
+            model = {"hidden": s["hidden"]}
+        return TaskSettings(train=train, model=model,
+                            options={"vocab_size": s["vocab"], "max_train_words": s["train_words"],
+                                     "max_eval_words": s["eval_words"]})
+
+    def variants(self, model: ModelConfig, size: str) -> list[dict]:
+        # SGD at lr 20 is an LSTM recipe. Under it a vanilla RNN diverges (relu) or ends worse than a
+        # unigram model (tanh: 790 vs 295 on quick); a 4× smaller step trains both (342 and 267).
+        if model.arch in VANILLA_RNNS:
+            return [{"train": {"lr": VANILLA_LR}}]
+        if ARCHITECTURES[model.arch].recurrent:
+            return [{}]
+        # A Transformer reference gets its usual AdamW recipe instead.
+        return [{"train": TRANSFORMER_RECIPE}]
+
+    def skip_reason(self, cfg: RunConfig) -> str | None:
+        # Natural text cannot be invented: with no corpus a preset sweep leaves the task out.
+        return None if self.options(cfg).corpus else NO_CORPUS
+
+    def validate(self, cfg: RunConfig) -> None:
+        opts = self.options(cfg)
+        if not opts.corpus:
+            raise ConfigError(NO_CORPUS)
+        check_local_corpus(opts.corpus)  # a bad file stops the sweep before any training
+        self.tokenizer_spec(cfg).validate()
+
+    def tokenizer_spec(self, cfg: RunConfig) -> TokenizerSpec:
+        opts = self.options(cfg)
+        return TokenizerSpec(opts.tokenizer, opts.vocab_size, opts.min_count)
+
+    def prepare(self, cfg: RunConfig) -> TaskData:
+        opts = self.options(cfg)
+        corpus = load_corpus(opts.corpus)
+        tokenizer = get_tokenizer(corpus, self.tokenizer_spec(cfg))
+        caps = {"train": opts.max_train_words, "valid": opts.max_eval_words, "test": opts.max_eval_words}
+        encoded = {split: tokenizer.encode_lines(first_words(corpus.splits[split], caps[split]))
+                   for split in caps}
+        batchers = {}
+        for split, text in encoded.items():
+            columns = cfg.train.batch_size if split == "train" else opts.eval_batch_size
+            if len(text.ids) <= columns:
+                raise ConfigError(f"corpus '{opts.corpus}': the {split} split has {len(text.ids)} tokens, "
+                                  f"too few for {columns} stream columns")
+            batchers[split] = StreamBatcher(text.ids, columns, cfg.train.bptt)
+        extra = {"test": batchers["test"], "encoded": encoded, "tokenizer": tokenizer,
+                 "unigram_ppl": unigram_perplexity(encoded["train"].ids, encoded["test"].ids, len(tokenizer.vocab)),
+                 "provenance": {"corpus_sha256": corpus.train_sha256, "corpus_source": corpus.source,
+                                "corpus_cache_hit": corpus.cache_hit, "tokenizer_cache_hit": tokenizer.cache_hit,
+                                "train_tokens": len(encoded["train"].ids), "train_words": encoded["train"].words}}
+        return TaskData(train=batchers["train"], valid=batchers["valid"], vocab=tokenizer.vocab, extra=extra)
+
+    def build(self, cfg: RunConfig, data: TaskData) -> nn.Module:
+        model = super().build(cfg, data)
+        if ARCHITECTURES[cfg.model.arch].recurrent:  # the Transformer reference keeps its own init
+            init_output_layers(model, self.options(cfg).init_range)
+        return model
+
+    def after_training(self, model: nn.Module, data: TaskData, cfg: RunConfig, training: TrainResult,
+                       watch) -> dict:
+        target = self.options(cfg).target_ppl
+        if not target:
+            return {}
+        steps, seconds = time_to_target(training.curve, target, training.train_seconds, training.steps)
+        return {"target_ppl": target, "steps_to_target": steps, "seconds_to_target": seconds}
+
+    def record_extra(self, data: TaskData, cfg: RunConfig) -> dict:
+        # Provenance, not results: a cache hit must not make the same run's metrics differ.
+        return {"corpus": data.extra["provenance"]}
+
+    def evaluate(self, model: nn.Module, data: TaskData, cfg: RunConfig) -> dict:
+        metrics = {}
+        for split, batcher in (("valid", data.valid), ("test", data.extra["test"])):
+            loss = evaluate_loss(model, batcher, cfg.device)
+            word_loss = per_word_loss(loss, batcher, data.extra["encoded"][split].word_ends)
+            metrics.update({f"{split}_loss": loss, f"{split}_ppl": math.exp(loss),
+                            f"{split}_ppl_word": math.exp(word_loss)})
+        test = data.extra["encoded"]["test"]
+        metrics.update(vocab_size=len(data.vocab), unigram_ppl=data.extra["unigram_ppl"],
+                       tokens_per_word=len(test.ids) / test.words)
+        return metrics
+
+
+def first_words(lines: Sequence[str], limit: int) -> list[str]:
+    """The shortest prefix of lines holding at least `limit` words (+1 per line for <eos>); 0 = all."""
+    if not limit:
+        return list(lines)
+    taken, count = [], 0
+    for line in lines:
+        if count >= limit:
+            break
+        taken.append(line)
+        count += len(line.split()) + 1
+    return taken
+
+
+def per_word_loss(loss_per_token: float, batcher: StreamBatcher, word_ends: torch.Tensor) -> float:
+    """Total NLL over the targets `batcher` scores, divided by the words those targets complete."""
+    targets = batcher.targets.numel()
+    words = int(word_ends[1:targets + 1].sum())  # StreamBatcher scores ids[1 : targets + 1]
+    return loss_per_token * targets / max(words, 1)
+
+
+def init_output_layers(model: nn.Module, init_range: float) -> None:
+    """pytorch/examples' init: embedding and output weights ~ U(−r, r), output bias 0 (r = 0: leave)."""
+    if not init_range:
+        return
+    with torch.no_grad():
+        model.embedding.weight.uniform_(-init_range, init_range)
+        if model.head.weight is not model.embedding.weight:
+            model.head.weight.uniform_(-init_range, init_range)
+        model.head.bias.zero_()
+
+
+def time_to_target(curve: list[dict], target_ppl: float, train_seconds: float,
+                   steps: int) -> tuple[int | None, float | None]:
+    """First validation point with perplexity ≤ target: (step, training seconds), None if never.
+
+    Seconds are step × mean step time: stream batches all have the same shape, so steps cost alike.
+    """
+    for point in curve:
+        if "valid_loss" in point and math.exp(point["valid_loss"]) <= target_ppl:
+            return point["step"], point["step"] * train_seconds / max(steps, 1)
+    return None, None
+
