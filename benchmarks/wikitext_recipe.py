@@ -65,8 +65,7 @@ def run_suite_path(args) -> dict:
         seed=args.seed, device=args.device,
         options={"corpus": str(args.data), "tokenizer": "word", "vocab_size": 0, "min_count": 1,
                  "max_train_words": args.max_batches * BATCH * BPTT, "max_eval_words": args.max_eval_words,
-                 "eval_batch_size": EVAL_BATCH, "init_range": INIT_RANGE, "target_ppl": 0.0,
-                 "agreement_testset": ""})
+                 "eval_batch_size": EVAL_BATCH, "init_range": INIT_RANGE, "target_ppl": 0.0})
     started = time.perf_counter()
     record = execute(cfg, args.out, Execution(threads=args.threads or torch.get_num_threads()))
     if record["status"] != "ok":

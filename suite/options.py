@@ -22,6 +22,17 @@ from typing import Any
 from .config import ConfigError
 
 
+# Options that left the training config, and where they went: asking for one says so instead of "unknown".
+MOVED = {
+    "testset": "published test sets are scored apart from training now: run_suite.py eval --testset FILE",
+    "agreement_testset": "published test sets are scored apart from training now: run_suite.py eval --testset FILE",
+}
+
+
+def moved_option(key: str) -> ConfigError | None:
+    return ConfigError(f"option '{key}' moved: {MOVED[key]}") if key in MOVED else None
+
+
 @dataclass(frozen=True)
 class TaskOptions:
     """Base class of every task's options (a frozen dataclass of plain JSON values)."""
@@ -50,7 +61,7 @@ def parse_options(cls: type[TaskOptions], raw: dict[str, Any], task: str = "") -
     names = option_names(cls)
     for key in raw:
         if key not in names:
-            raise ConfigError(f"unknown {where} '{key}'; valid: {', '.join(names) or 'none'}")
+            raise moved_option(key) or ConfigError(f"unknown {where} '{key}'; valid: {', '.join(names) or 'none'}")
     hints = typing.get_type_hints(cls)
     values = {}
     for f in dataclasses.fields(cls):

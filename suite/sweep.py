@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import ConfigError, ModelConfig, RunConfig, replace
-from .options import option_names
+from .options import moved_option, option_names
 from .tasks import Task, all_tasks, check_run_config
 
 
@@ -132,4 +132,4 @@ def _check_options(task_names, options: dict[str, Any]) -> None:
     known = {k for n in task_names for k in option_names(all_tasks()[n].Options)}
     for key in options:
         if key not in known:
-            raise ConfigError(f"no selected task has option '{key}'; valid: {', '.join(sorted(known)) or 'none'}")
+            raise moved_option(key) or ConfigError(f"no selected task has option '{key}'; valid: {', '.join(sorted(known)) or 'none'}")
