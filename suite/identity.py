@@ -15,8 +15,8 @@ from .config import RunConfig
 from .models import ARCHITECTURES
 from .tasks import TASKS
 
-# plugin module name -> (hash of its source, the architecture and task names it registered)
-_PLUGINS: dict[str, tuple[str, frozenset[str]]] = {}
+# plugin module name -> (hash of its source, {"arch:NAME" or "task:NAME": the object it registered})
+_PLUGINS: dict[str, tuple[str, dict[str, object]]] = {}
 
 
 class PluginError(Exception):
@@ -31,7 +31,7 @@ def import_plugins(modules: Sequence[str]) -> None:
             _PLUGINS[name] = _import_noting_registrations(name)
 
 
-def _import_noting_registrations(name: str) -> tuple[str, frozenset[str]]:
+def _import_noting_registrations(name: str) -> tuple[str, dict[str, object]]:
     before = _registry_snapshot()
     try:
         module = sys.modules.get(name)
@@ -44,7 +44,7 @@ def _import_noting_registrations(name: str) -> tuple[str, frozenset[str]]:
     except BaseException as exc:
         raise PluginError(f"cannot import plugin '{name}': {type(exc).__name__}: {exc}") from None
     after = _registry_snapshot()
-    registered = frozenset(key for key, obj in after.items() if before.get(key) is not obj)
+    registered = {key: obj for key, obj in after.items() if before.get(key) is not obj}
     return source_hash(module), registered
 
 
@@ -62,9 +62,12 @@ def source_hash(module) -> str:
 
 
 def plugin_hashes(cfg: RunConfig) -> dict[str, str]:
-    """Source hashes of the plugin modules that registered this run's architecture or task."""
-    wanted = {f"arch:{cfg.model.arch}", f"task:{cfg.task}"}
-    return {name: digest for name, (digest, registered) in sorted(_PLUGINS.items()) if registered & wanted}
+    """Source hashes of the plugin modules whose registration of this run's architecture or task is the
+    one in force (a later registration of the same name replaces an earlier one)."""
+    current = _registry_snapshot()
+    wanted = (f"arch:{cfg.model.arch}", f"task:{cfg.task}")
+    return {name: digest for name, (digest, registered) in sorted(_PLUGINS.items())
+            if any(key in registered and registered[key] is current.get(key) for key in wanted)}
 
 
 def identify(cfg: RunConfig, threads: int) -> RunConfig:
