@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import traceback
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -213,10 +214,11 @@ def run_sweep(configs: Sequence[RunConfig], out_dir: Path, execution: Execution,
     log(f"{len(configs)} runs: {len(records)} cached, {len(pending)} to run "
         f"({execution.workers} worker(s) × {execution.threads} thread(s))")
     bar = tqdm(total=len(pending), desc="sweep", disable=not sys.stderr.isatty() or not pending)
-    for record in execute_pending(pending, out_dir, execution):
-        records[record["run_id"]] = record
-        bar.update(1)
-        (log if bar.disable else tqdm.write)(summary_line(record))
+    with closing(execute_pending(pending, out_dir, execution)) as finished:  # closed on an interruption too,
+        for record in finished:                                              # which stops the workers
+            records[record["run_id"]] = record
+            bar.update(1)
+            (log if bar.disable else tqdm.write)(summary_line(record))
     bar.close()
     return [records[c.run_id] for c in unique if c.run_id in records]
 
