@@ -1,7 +1,8 @@
 """Reliability under kill -9 (not a test): random kills of the driver or a worker during a smoke sweep,
-each followed by a rerun of the same command. Prints, per kill, the runs redone (started before the kill, not
-finished: their work was lost), corrupt run files and processes left 10 s after the kill (the issue's bar: every rerun completes, 0 corrupt files,
-0 leftover processes; a killed worker costs its own run, a killed driver the runs its workers had in hand).
+each followed by a rerun of the same command. Prints, per kill, the runs redone (started before the kill
+but not finished: their work was lost), corrupt run files and processes left 10 s after the kill. The bar:
+every rerun completes, 0 corrupt files, 0 leftover processes; a killed worker costs its own run, a killed
+driver the runs its workers had in hand (they exit with it).
 
     python benchmarks/reliability.py --kills 20          # ≈ 15 min on 2 quiet cores
 """
