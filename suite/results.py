@@ -109,11 +109,13 @@ def set_aside(path: Path) -> Path:
     path = Path(path)
     folder = path.parent / "corrupt"
     folder.mkdir(exist_ok=True)
-    target = folder / f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}.{os.getpid()}"
+    fd, target = tempfile.mkstemp(dir=folder, prefix=f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}.")
+    os.close(fd)  # a unique name, which the move below takes over
+    target = Path(target)
     try:
         os.replace(path, target)
     except FileNotFoundError:  # another process sharing the folder set it aside first
-        pass
+        target.unlink()
     return target
 
 
