@@ -55,7 +55,7 @@ def check_fits_in_memory(cfg: RunConfig, objective: str, vocab_size: int, num_ou
         count = parameter_count(cfg.model, objective, vocab_size, num_outputs)
         runs = f" × {concurrent} runs at once" if concurrent > 1 else ""
         raise ConfigError(f"{cfg.task}: model {cfg.model.label} (hidden {cfg.model.hidden}, {cfg.model.layers} "
-                          f"layer(s), vocabulary {vocab_size}) has {count:,} parameters and needs ≈ "
+                          f"layer(s)) has {count:,} parameters with a vocabulary of {vocab_size} and needs ≈ "
                           f"{_size(need)} to train ({cfg.train.optimizer}: weights, gradients, optimiser "
                           f"state{runs}), but {_size(free)} is free on {cfg.device}; use a smaller --hidden "
                           "or --layers")
