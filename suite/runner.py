@@ -123,11 +123,15 @@ def _train(cfg: RunConfig, execution: Execution) -> dict:
 
 def record_failure(cfg: RunConfig, out_dir: Path, error: str) -> dict:
     """Record a run that died outside `execute` (its worker was killed). Writes nothing when another
-    process has claimed the run since or it has finished, so a result is never overwritten."""
+    process has claimed the run since, and returns the finished record instead when the run got as far as
+    writing one: a result is never overwritten."""
     record = {"run_id": cfg.run_id, "label": cfg.model.label, "config": cfg.to_dict(), "seed": cfg.seed,
               "status": "failed", "error": error}
     with claim(out_dir, cfg.run_id) as mine:
-        if mine and cached_record(out_dir, cfg.run_id) is None:
+        done = cached_record(out_dir, cfg.run_id)
+        if done is not None:
+            return done
+        if mine:
             write_json_atomic(record_path(out_dir, cfg.run_id), record)
     return record
 
