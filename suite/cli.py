@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
-from .config import ConfigError
+from .config import ConfigError, RunConfig
 from .models import ARCHITECTURES
 from .report import write_outputs
 from .identity import PluginError, identify, import_plugins
@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _exit_code(records, finished, args.command)
 
 
-def plan(args: argparse.Namespace) -> tuple[list, Execution]:
+def plan(args: argparse.Namespace) -> tuple[list[RunConfig], Execution]:
     """The sweep's configs, each with its identity, and how they will execute; ConfigError when any
     part of the request cannot run."""
     if args.preset not in PRESETS:
@@ -154,6 +154,7 @@ MIN_VOCABULARY = 2
 
 
 def check_memory(configs, workers: int) -> None:
+    """Refuse models whose parameters cannot fit in memory, `workers` runs at a time (each shape once)."""
     seen = set()
     for cfg in configs:
         key = (cfg.model, cfg.task, cfg.train.optimizer, cfg.train.momentum > 0, cfg.device)

@@ -71,8 +71,11 @@ def plugin_hashes(cfg: RunConfig) -> dict[str, str]:
 
 
 def identify(cfg: RunConfig, threads: int) -> RunConfig:
-    """The config with its identity filled in: torch version, threads and plugin sources."""
-    identity = {"torch": torch.__version__, "threads": threads}
+    """The config with its identity filled in: torch version, threads (on CPU, where they split the
+    arithmetic; on a GPU they only feed it) and plugin sources."""
+    identity: dict = {"torch": torch.__version__}
+    if cfg.device == "cpu":
+        identity["threads"] = threads
     plugins = plugin_hashes(cfg)
     if plugins:
         identity["plugins"] = plugins
