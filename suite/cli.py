@@ -3,20 +3,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
-from .config import ConfigError
+from .config import ConfigError, RunConfig
 from .models import ARCHITECTURES
 from .report import write_outputs
-from .results import cached_record
-from .runner import import_plugins, plan_execution, run_sweep
+from .identity import PluginError, identify, import_plugins
+from .preflight import check_fits_in_memory
+from .results import FINISHED, cached_record
+from .runner import Execution, plan_execution, run_sweep
 from .sweep import PRESETS, Overrides, expand
 from .tasks import all_tasks
 
+EXIT_FAILED_RUNS = 1
 EXIT_BAD_INPUT = 2
 
 
@@ -80,35 +85,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="import MODULE first, so it can register architectures or tasks (repeatable)")
     p.add_argument("--list", action="store_true", help="list tasks, architectures and presets, then exit")
     p.add_argument("--dry-run", action="store_true", help="print the runs the sweep would make, then exit")
-    p.add_argument("--quiet", action="store_true", help="print only errors and the final table")
+    p.add_argument("--quiet", action="store_true",
+                   help="print only errors (each failed run in one line) and the final table")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit codes: 0 every run finished (ok or diverged: a divergence is a result), 1 a run failed (the
+    tables still hold the others), 2 bad input (nothing run or written), 130/143 interrupted."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         import_plugins(args.plugin)
-    except Exception as exc:
-        parser.error(f"cannot import plugin: {type(exc).__name__}: {exc}")
+    except PluginError as exc:
+        parser.error(str(exc))
     tasks = all_tasks()
     if args.list:
         print(listing(tasks))
         return 0
-    if args.preset not in PRESETS:
-        parser.error(f"unknown preset '{args.preset}'; valid: {', '.join(PRESETS)}")
-    if args.workers is not None and args.workers <= 0:
-        parser.error(f"--workers must be positive (got {args.workers})")
-    over = Overrides(tasks=args.tasks, archs=args.archs, layers=args.layers, hidden=args.hidden,
-                     seeds=args.seeds, steps=args.steps, skip=args.skip,
-                     bidirectional=args.bidirectional, device=args.device, options=_options(args))
-    notices: list[str] = []
     try:
-        configs = expand(PRESETS[args.preset], over, notices)
+        configs, execution = plan(args)
     except ConfigError as exc:
         parser.error(str(exc))
-    for notice in notices:
-        print(notice, file=sys.stderr)
     if args.dry_run:
         for cfg in configs:
             print(f"{cfg.run_id}  {cfg.task:<14} {cfg.model.label:<14} seed {cfg.seed}  {cfg.options}")
@@ -122,14 +120,89 @@ def main(argv: Sequence[str] | None = None) -> int:
         records = [r for r in (cached_record(args.out, c.run_id) for c in configs) if r is not None]
         log(f"{len(records)} of {len(configs)} runs of this sweep are cached under {args.out}")
     else:
-        execution = plan_execution(args.workers, args.device, args.plugin, progress=sys.stderr.isatty())
-        records = run_sweep(configs, args.out, execution, log=log)
+        with signals_as_exit():
+            records = run_sweep(configs, args.out, execution, log=log)
     sweep_args = [a for a in (sys.argv[1:] if argv is None else argv) if a not in ("run", "report", "--quiet")]
-    summary = write_outputs(args.out, records, command=" ".join(["python run_suite.py", *sweep_args]),
+    finished = [r for r in records if r["status"] in FINISHED]
+    summary = write_outputs(args.out, finished, command=" ".join(["python run_suite.py", *sweep_args]),
                             preset=args.preset, log=log)
     print(summary)
     log(f"done in {time.perf_counter() - started:.1f}s; tables in {args.out / 'tables'}")
+    return _exit_code(records, finished, args.command)
+
+
+def plan(args: argparse.Namespace) -> tuple[list[RunConfig], Execution]:
+    """The sweep's configs, each with its identity, and how they will execute; ConfigError when any
+    part of the request cannot run."""
+    if args.preset not in PRESETS:
+        raise ConfigError(f"unknown preset '{args.preset}'; valid: {', '.join(PRESETS)}")
+    execution = plan_execution(args.workers, args.device, args.plugin, progress=sys.stderr.isatty())
+    over = Overrides(tasks=args.tasks, archs=args.archs, layers=args.layers, hidden=args.hidden,
+                     seeds=args.seeds, steps=args.steps, skip=args.skip,
+                     bidirectional=args.bidirectional, device=args.device, options=_options(args))
+    notices: list[str] = []
+    configs = expand(PRESETS[args.preset], over, notices)
+    check_memory(configs, execution.workers)
+    for notice in notices:
+        print(notice, file=sys.stderr)
+    return [identify(cfg, execution.threads) for cfg in configs], execution
+
+
+# A lower bound on any task's vocabulary: the memory check here needs no data, so it can only refuse a
+# model that cannot fit whatever the vocabulary (tasks that know theirs check again with it).
+MIN_VOCABULARY = 2
+
+
+def check_memory(configs, workers: int) -> None:
+    """Refuse models whose parameters cannot fit in memory, `workers` runs at a time (each shape once)."""
+    seen = set()
+    for cfg in configs:
+        key = (cfg.model, cfg.task, cfg.train.optimizer, cfg.train.momentum > 0, cfg.device)
+        if key not in seen:
+            seen.add(key)
+            check_fits_in_memory(cfg, all_tasks()[cfg.task].objective, MIN_VOCABULARY, num_outputs=2,
+                                 concurrent=min(workers, len(configs)))
+
+
+def _exit_code(records: list[dict], finished: list[dict], command: str) -> int:
+    failures = [r for r in records if r["status"] not in FINISHED]
+    for r in failures:
+        print(f"run_suite.py: failed run {r['run_id']} ({r['config']['task']}, {r.get('label')}, seed "
+              f"{r['config']['seed']}): {r.get('error')}", file=sys.stderr)
+    if failures:
+        print(f"run_suite.py: {len(failures)} of {len(records)} runs failed; rerunning the command retries "
+              "them and reuses the rest", file=sys.stderr)
+        return EXIT_FAILED_RUNS
+    if not finished:
+        print(f"run_suite.py: no finished runs to report"
+              f"{' (run the sweep first)' if command == 'report' else ''}", file=sys.stderr)
+        return EXIT_FAILED_RUNS
     return 0
+
+
+@contextmanager
+def signals_as_exit():
+    """SIGTERM (and SIGINT) stop the sweep through an exception, so the worker pool is stopped on the way
+    out (within seconds) instead of being left behind; finished runs are already on disk."""
+    def stop(signum, frame):
+        raise SweepInterrupted(signum)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    except SweepInterrupted as exc:
+        print(f"run_suite.py: interrupted by {signal.Signals(exc.signum).name}; finished runs are kept, "
+              "rerun the command to resume", file=sys.stderr)
+        sys.exit(128 + exc.signum)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+class SweepInterrupted(BaseException):
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
 def _options(args: argparse.Namespace) -> dict[str, object]:

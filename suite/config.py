@@ -76,6 +76,13 @@ class RunConfig:
     seed: int = 0
     options: dict[str, Any] = field(default_factory=dict)  # task-specific, JSON-serialisable
     device: str = "cpu"
+    # What else changes a run's numbers, so that it is part of the run id (the cache key): the torch
+    # version, on CPU the intra-op thread count (a different split of each matrix product changes the last
+    # digits of every metric, so a run with 1 thread is not the run with 2), and a hash of the source of
+    # any plugin module that registered the run's architecture or task (a plugin that registers its own
+    # `lstm` must not be served the built-in lstm's results). Filled in by suite.identity.identify;
+    # changing --workers therefore changes threads and reruns the sweep, which is the honest price.
+    identity: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -89,6 +96,7 @@ class RunConfig:
             seed=d["seed"],
             options=dict(d.get("options", {})),
             device=d.get("device", "cpu"),
+            identity=dict(d.get("identity", {})),
         )
 
     @property

@@ -1,31 +1,43 @@
-"""Run a sweep: reuse cached runs, execute the rest on worker processes, write one JSON per run."""
+"""Run a sweep: reuse cached runs, execute the rest on worker processes, write one JSON per run.
+
+`execute` is the one place that runs a config and writes its record. `execute_pending` runs many and
+yields their records; where they run is a backend (this process, or a pool of worker processes).
+"""
 from __future__ import annotations
 
 import concurrent.futures as cf
 import ctypes
-import importlib
 import multiprocessing
 import os
 import platform
+import signal
 import sys
+import threading
 import time
 import traceback
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
 import torch
+from pebble import ProcessExpired, ProcessPool
 from tqdm.auto import tqdm
 
 from . import __version__
-from .config import RunConfig
-from .results import cached_record, record_path, write_json_atomic
+from .config import ConfigError, RunConfig
+from .identity import import_plugins
+from .locks import claim
+from .results import FINISHED, cached_record, record_path, write_json_atomic
 from .tasks import get_task
+
+CLAIMED = "claimed"  # status of a stub record: another process holds the run (never written to disk)
+PARENT_POLL_SECONDS = 0.5  # how often a worker checks that the driver is still alive
 
 
 @dataclass(frozen=True)
 class Execution:
-    """How runs execute (not part of a run's identity)."""
+    """How runs execute (its threads enter each run's identity; see RunConfig.identity)."""
 
     workers: int = 1
     threads: int = 1  # torch intra-op threads per worker
@@ -33,21 +45,20 @@ class Execution:
     progress: bool = False
 
 
+def available_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def plan_execution(workers: int | None, device: str, plugins: Sequence[str] = (), progress: bool = False,
                    cores: int | None = None) -> Execution:
     """Split the machine's cores between workers so that workers × threads never exceeds them."""
-    if cores is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = available_cores() if cores is None else cores
     if workers is None:
-        workers = 1 if device.startswith("cuda") else max(1, cores)
-    workers = max(1, workers)
-    return Execution(workers, max(1, cores // workers), tuple(plugins), progress and workers == 1)
-
-
-def import_plugins(modules: Sequence[str]) -> None:
-    """Import user modules that register architectures or tasks (e.g. --plugin mypkg.my_cell)."""
-    for name in modules:
-        importlib.import_module(name)
+        workers = 1 if device.startswith("cuda") else cores
+    if not 1 <= workers <= cores:
+        raise ConfigError(f"--workers {workers} is impossible on {cores} core(s); valid: 1 to {cores} "
+                          "(workers × threads never exceeds the cores)")
+    return Execution(workers, cores // workers, tuple(plugins), progress and workers == 1)
 
 
 def versions() -> dict[str, str]:
@@ -69,8 +80,25 @@ def keep_freed_memory() -> bool:
     return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, 2**31 - 1))
 
 
-def execute(cfg: RunConfig, out_dir: Path, execution: Execution) -> dict:
-    """Run one config in this process and write its record; never raises for a failing run."""
+def execute(cfg: RunConfig, out_dir: Path, execution: Execution, wait: bool = False) -> dict:
+    """Claim one run, run it in this process and write its record; never raises for a failing run.
+
+    Another process sharing `out_dir` may hold the run: then this returns a CLAIMED stub at once
+    (wait=False), or waits for it and returns its record, training the run only if it left none
+    (wait=True). A record found finished once the claim is held is returned with "reused": True.
+    """
+    with claim(out_dir, cfg.run_id, wait) as mine:
+        if not mine:
+            return {"run_id": cfg.run_id, "status": CLAIMED}
+        done = cached_record(out_dir, cfg.run_id)
+        if done is not None:
+            return {**done, "reused": True}
+        record = _train(cfg, execution)
+        write_json_atomic(record_path(out_dir, cfg.run_id), record)
+        return record
+
+
+def _train(cfg: RunConfig, execution: Execution) -> dict:
     torch.set_num_threads(execution.threads)
     keep_freed_memory()
     import_plugins(execution.plugins)
@@ -90,13 +118,90 @@ def execute(cfg: RunConfig, out_dir: Path, execution: Execution) -> dict:
     except Exception as exc:  # a failing run is recorded; the sweep goes on
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
     record["wall_seconds"] = time.perf_counter() - started
-    write_json_atomic(record_path(out_dir, cfg.run_id), record)
     return record
 
 
-def _worker_init(threads: int, plugins: tuple[str, ...]) -> None:
+def record_failure(cfg: RunConfig, out_dir: Path, error: str) -> dict:
+    """Record a run that died outside `execute` (its worker was killed). Writes nothing when another
+    process has claimed the run since, and returns the finished record instead when the run got as far as
+    writing one: a result is never overwritten."""
+    record = {"run_id": cfg.run_id, "label": cfg.model.label, "config": cfg.to_dict(), "seed": cfg.seed,
+              "status": "failed", "error": error}
+    with claim(out_dir, cfg.run_id) as mine:
+        done = cached_record(out_dir, cfg.run_id)
+        if done is not None:
+            return done
+        if mine:
+            write_json_atomic(record_path(out_dir, cfg.run_id), record)
+    return record
+
+
+Backend = Callable[[Sequence[RunConfig], Path, Execution, bool], Iterator[dict]]
+
+
+def execute_pending(pending: Sequence[RunConfig], out_dir: Path, execution: Execution) -> Iterator[dict]:
+    """Execute configs and yield each record as it finishes. Runs another sweep is training are done last:
+    this waits for them and yields the other sweep's records (or trains a run the other left undone)."""
+    backend: Backend = in_process if execution.workers == 1 or len(pending) <= 1 else process_pool
+    by_id = {cfg.run_id: cfg for cfg in pending}
+    claimed = []
+    for record in backend(pending, out_dir, execution, False):
+        if record["status"] == CLAIMED:
+            claimed.append(by_id[record["run_id"]])
+        else:
+            yield record
+    if claimed:
+        yield from backend(claimed, out_dir, execution, True)
+
+
+def in_process(configs, out_dir, execution, wait) -> Iterator[dict]:
+    for cfg in configs:
+        yield execute(cfg, out_dir, execution, wait)
+
+
+def process_pool(configs, out_dir, execution, wait) -> Iterator[dict]:
+    """One run per task on a pool of spawned workers (fresh interpreters, no forked OpenMP state). A worker
+    that dies costs only the run it was executing: pebble replaces it and the other runs go on."""
+    pool = ProcessPool(max_workers=min(execution.workers, len(configs)), initializer=_worker_init,
+                       initargs=(execution.threads, execution.plugins, os.getpid()),
+                       context=multiprocessing.get_context("spawn"))
+    try:
+        futures = {pool.schedule(execute, (cfg, out_dir, execution, wait)): cfg for cfg in configs}
+        for future in cf.as_completed(futures):
+            cfg = futures[future]
+            try:
+                yield future.result()
+            except ProcessExpired as exc:
+                yield record_failure(cfg, out_dir, f"worker process died ({_exit_cause(exc.exitcode)})")
+            except Exception as exc:  # e.g. a result that could not be sent back
+                yield record_failure(cfg, out_dir, f"worker error: {type(exc).__name__}: {exc}")
+    except BaseException:  # interrupted (SIGINT, SIGTERM, the consumer stopped): stop the workers now
+        pool.stop()
+        raise
+    else:
+        pool.close()
+    finally:
+        pool.join()
+
+
+def _exit_cause(code: int | None) -> str:
+    if code is not None and code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
+
+
+def _worker_init(threads: int, plugins: tuple[str, ...], parent: int) -> None:
     torch.set_num_threads(threads)
     import_plugins(plugins)
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True, name="parent-watch").start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """A worker whose driver is gone (even by kill -9) exits instead of idling forever: once the parent
+    dies the worker is re-parented and getppid() changes."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
 
 
 def run_sweep(configs: Sequence[RunConfig], out_dir: Path, execution: Execution, log=print) -> list[dict]:
@@ -113,40 +218,26 @@ def run_sweep(configs: Sequence[RunConfig], out_dir: Path, execution: Execution,
     log(f"{len(configs)} runs: {len(records)} cached, {len(pending)} to run "
         f"({execution.workers} worker(s) × {execution.threads} thread(s))")
     bar = tqdm(total=len(pending), desc="sweep", disable=not sys.stderr.isatty() or not pending)
-    for record in _execute_all(pending, out_dir, execution):
-        records[record["run_id"]] = record
-        bar.update(1)
-        (log if bar.disable else tqdm.write)(_summary_line(record))
+    with closing(execute_pending(pending, out_dir, execution)) as finished:  # closed on an interruption too,
+        for record in finished:                                              # which stops the workers
+            records[record["run_id"]] = record
+            bar.update(1)
+            (log if bar.disable else tqdm.write)(summary_line(record))
     bar.close()
     return [records[c.run_id] for c in unique if c.run_id in records]
 
 
-def _execute_all(pending, out_dir, execution):
-    if execution.workers == 1 or len(pending) <= 1:
-        for cfg in pending:
-            yield execute(cfg, out_dir, execution)
-        return
-    # spawn: fresh interpreters, no forked OpenMP state; each worker gets its share of the cores.
-    context = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(execution.workers, mp_context=context, initializer=_worker_init,
-                                initargs=(execution.threads, execution.plugins)) as pool:
-        futures = {pool.submit(execute, cfg, out_dir, execution): cfg for cfg in pending}
-        for future in cf.as_completed(futures):
-            try:
-                yield future.result()
-            except Exception as exc:  # the worker process itself died
-                cfg = futures[future]
-                record = {"run_id": cfg.run_id, "label": cfg.model.label, "config": cfg.to_dict(),
-                          "seed": cfg.seed, "status": "failed", "error": f"worker died: {exc}"}
-                write_json_atomic(record_path(out_dir, cfg.run_id), record)
-                yield record
-
-
-def _summary_line(record: dict) -> str:
+def summary_line(record: dict) -> str:
     cfg = record["config"]
     head = f"{cfg['task']:<14} {record['label']:<14} seed {cfg['seed']}"
+    if record.get("reused"):
+        return f"{head}  {record['status']}  (finished by another sweep on this folder)"
     if record["status"] == "failed":
         return f"{head}  FAILED  {record.get('error')}"
     if record["status"] == "diverged":
         return f"{head}  diverged  {record.get('error')}"
     return f"{head}  ok  {record.get('wall_seconds', 0):.1f}s  {record.get('tokens_per_second', 0):,.0f} tok/s"
+
+
+def failed(records: Sequence[dict]) -> list[dict]:
+    return [r for r in records if r["status"] not in FINISHED]

@@ -1,10 +1,11 @@
 """Presets and sweep expansion: (tasks × model variants × hidden sizes × seeds) → RunConfigs."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import ConfigError, ModelConfig, RunConfig, replace
+from .config import ConfigError, ModelConfig, RunConfig, TrainConfig, replace
 from .options import moved_option, option_names
 from .tasks import Task, all_tasks, check_run_config
 
@@ -66,6 +67,7 @@ def expand(preset: Preset, over: Overrides, notices: list[str] | None = None) ->
     Why a preset leaves a task out (e.g. no corpus given) is appended to `notices`, once per reason."""
     notices = [] if notices is None else notices
     tasks = all_tasks()
+    _check_overrides(over)
     task_names = over.tasks or preset.tasks or tuple(sorted(tasks))
     for name in task_names:
         if name not in tasks:
@@ -104,7 +106,8 @@ def _expand_task(name: str, preset: Preset, over: Overrides, notices: list[str])
                                   "skip": v.skip, "bidirectional": v.bidirectional})
             for variant in task.variants(base, preset.size):
                 model = replace(base, **variant.get("model", {}))
-                train = replace(replace(settings.train, **variant.get("train", {})), steps=over.steps)
+                train = _with_steps(replace(settings.train, **variant.get("train", {})), over.steps, name,
+                                    notices)
                 options = run_options(task, settings.options, variant.get("options", {}), over.options)
                 for seed in over.seeds or preset.seeds:
                     cfg = RunConfig(name, model, train, seed, options, over.device)
@@ -126,6 +129,30 @@ def run_options(task: Task, *layers: dict[str, Any]) -> dict[str, Any]:
     names = option_names(task.Options)
     merged = {k: v for layer in layers for k, v in layer.items() if k in names}
     return task.options(RunConfig(task.name, options=merged)).as_dict()
+
+
+SEED_RANGE = (0, 2**32 - 1)  # numpy's seeding accepts no more; torch's and random's accept these too
+
+
+def _check_overrides(over: Overrides) -> None:
+    """An override given but empty would silently mean "the preset's"; a seed must be seedable."""
+    for name in ("tasks", "archs", "layers", "hidden", "seeds"):
+        if getattr(over, name) == ():
+            raise ConfigError(f"--{name} is empty; give at least one value or leave it out for the preset's")
+    for seed in over.seeds or ():
+        if not SEED_RANGE[0] <= seed <= SEED_RANGE[1]:
+            raise ConfigError(f"seed {seed} is out of range; valid: {SEED_RANGE[0]} to {SEED_RANGE[1]}")
+
+
+def _with_steps(train: TrainConfig, steps: int | None, task: str, notices: list[str]) -> TrainConfig:
+    """--steps replaces the task's budget; where that budget is in epochs, the epochs go (said once)."""
+    if steps is None:
+        return train
+    if train.epochs is not None:
+        notice = f"--steps {steps} replaces {task}'s budget of {train.epochs:g} epoch(s)"
+        if notice not in notices:
+            notices.append(notice)
+    return dataclasses.replace(train, steps=steps, epochs=None)
 
 
 def _check_options(task_names, options: dict[str, Any]) -> None:

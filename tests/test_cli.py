@@ -1,10 +1,15 @@
 """run_suite.py as a user meets it: bad input, caching, resuming, failures, reproducibility."""
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
+from fault_tasks import log_lines
 
 from suite.cli import main
 from suite.config import RunConfig, TrainConfig
@@ -33,8 +38,18 @@ def run_cli(capsys, *args):
     (["--seeds", "a,b"], "expected comma-separated integers"),
     (["--option", "nonsense_key=1"], "no selected task has option 'nonsense_key'"),
     (["--plugin", "no.such.module"], "cannot import plugin"),
+    (["--plugin", "exits_on_import"], "plugin 'exits_on_import' called sys.exit(0) while being imported"),
+    (["--tasks", ",,,"], "--tasks is empty"),
+    (["--seeds", ""], "--seeds is empty"),
+    (["--seeds", "99999999999999999999"], "seed 99999999999999999999 is out of range; valid: 0 to 4294967295"),
+    (["--seeds", "-1"], "seed -1 is out of range"),
+    (["--workers", "0"], "--workers 0 is impossible"),
+    (["--workers", "100000"], "--workers 100000 is impossible"),
+    (["--hidden", "10000000"], "parameters with a vocabulary of 2 and needs ≈ "),
 ])
-def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, args, expected):
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, monkeypatch, args, expected):
+    (tmp_path / "exits_on_import.py").write_text("import sys\nsys.exit(0)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
     out = tmp_path / "out"
     code, err = run_cli(capsys, *args, "--out", str(out))
     assert code == 2
@@ -104,15 +119,35 @@ class _Exploding(Task):
 
 def test_failed_and_diverged_jobs_are_recorded_and_other_runs_survive(tmp_path, capsys):
     try:
-        args = ["--tasks", "test_exploding", "--archs", "lstm", "--seeds", "0,1", "--workers", "1"]
-        assert main([*args, "--out", str(tmp_path)]) == 0
+        args = ["--tasks", "test_exploding", "--archs", "lstm", "--seeds", "0,1", "--workers", "1", "--quiet"]
+        assert main([*args, "--out", str(tmp_path)]) == 1  # a run failed
+        err = capsys.readouterr().err
+        assert "failed run" in err and "seed 1): RuntimeError: boom" in err  # even with --quiet
         records = {r["seed"]: r for r in load_records(tmp_path)}
         assert records[1]["status"] == "failed" and "boom" in records[1]["error"]
         assert records[0]["status"] == "diverged" and "step 0" in records[0]["error"]
-        main([*args, "--out", str(tmp_path)])
+        assert main([*args[:-1], "--out", str(tmp_path)]) == 1
         assert "1 cached, 1 to run" in capsys.readouterr().out  # failures retry, divergences are results
+        assert main([*args[:4], "--seeds", "0", "--out", str(tmp_path)]) == 0  # only diverged: a result
+        assert main([*args[:4], "--seeds", "1", "--out", str(tmp_path)]) == 1  # every run failed
+        assert "no finished runs" in capsys.readouterr().out
     finally:
         TASKS.pop("test_exploding")
+
+
+def test_a_corrupt_cache_entry_is_reported_set_aside_and_redone(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main([*TINY, "--archs", "lstm", "--out", str(out)]) == 0
+    (path,) = (out / "runs").glob("*.json")
+    for number, garbage in enumerate([b"\x80\xff\x00binary", b"[1, 2, 3]", b'{"status": "ok"}'], start=1):
+        path.write_bytes(garbage)
+        capsys.readouterr()
+        assert main([*TINY, "--archs", "lstm", "--out", str(out)]) == 0
+        err = capsys.readouterr().err
+        assert err.count("corrupt cache entry") == 1 and err.count("\n") == 1
+        kept = sorted((out / "runs" / "corrupt").iterdir(), key=lambda p: p.stat().st_mtime_ns)
+        assert len(kept) == number and kept[-1].read_bytes() == garbage
+        assert load_records(out)[0]["status"] == "ok"  # redone
 
 
 def _fresh_process_metrics(out):
@@ -135,3 +170,60 @@ def test_list_shows_tasks_architectures_and_presets(capsys):
     assert main(["--list"]) == 0
     out = capsys.readouterr().out
     assert "grammar_lm" in out and "rnn_tanh" in out and "standard" in out
+
+
+TWO_CORES = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 worker processes")
+
+
+def start_sleep_sweep(tmp_path, seconds=60):
+    """A sweep of 4 sleeping runs on 2 workers, returned once both workers are inside a run."""
+    log = tmp_path / "log"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    driver = subprocess.Popen(
+        [sys.executable, "run_suite.py", "--plugin", "fault_tasks", "--tasks", "fault_sleep", "--archs", "lstm", "--seeds", "0,1,2,3",
+         "--option", f"seconds={seconds}", "--option", f"log={log}", "--workers", "2", "--out", str(tmp_path / "out")],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while sum(e == "start" for e, _, _ in log_lines(log)) < 2:
+        assert time.monotonic() < deadline and driver.poll() is None, "the workers never started"
+        time.sleep(0.1)
+    return driver, psutil.Process(driver.pid).children(recursive=True)
+
+
+@TWO_CORES
+def test_stopping_the_driver_stops_its_workers_within_seconds(tmp_path, signum=signal.SIGTERM):
+    # SIGINT takes the same path (see cli.signals_as_exit); one signal keeps the suite fast
+    driver, children = start_sleep_sweep(tmp_path)
+    assert len(children) >= 2
+    stopped = time.monotonic()
+    driver.send_signal(signum)
+    assert driver.wait(timeout=10) == 128 + signum
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive and time.monotonic() - stopped < 10
+    assert driver.stderr.read().strip().count("\n") == 0  # one line, no traceback
+
+
+@TWO_CORES
+def test_workers_of_a_driver_killed_with_sigkill_exit_on_their_own(tmp_path):
+    driver, children = start_sleep_sweep(tmp_path)
+    driver.kill()
+    driver.wait()
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, [p.cmdline() for p in alive]
+
+
+def test_two_sweeps_on_one_folder_train_each_run_once(tmp_path):
+    log = tmp_path / "log"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    args = [sys.executable, "run_suite.py", "--plugin", "fault_tasks", "--tasks", "fault_sleep", "--seeds",
+            "0,1,2,3,4,5", "--archs", "lstm", "--option", "seconds=0.5", "--option", f"log={log}", "--workers", "1",
+            "--out", str(tmp_path / "out")]
+    sweeps = [subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for _ in range(2)]
+    outputs = [sweep.communicate(timeout=120)[0] for sweep in sweeps]
+    assert [sweep.returncode for sweep in sweeps] == [0, 0]
+    started = [(seed, pid) for event, seed, pid in log_lines(log) if event == "start"]
+    assert sorted(seed for seed, _ in started) == [0, 1, 2, 3, 4, 5]  # each run trained once
+    assert len({pid for _, pid in started}) == 2  # and the work was shared
+    for out in outputs:  # each sweep reports all six: its own and the other's
+        assert len(re.findall(r"fault_sleep +lstm +seed \d", out)) == 6 - int(re.search(r"(\d+) cached", out)[1])

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from suite.config import ModelConfig, RunConfig
-from suite.results import cached_record, record_path, summarise, to_markdown, write_json_atomic
+from suite.results import cached_record, load_records, record_path, summarise, to_markdown, write_json_atomic
 from suite.stats import t_critical
 
 
@@ -37,8 +37,37 @@ def test_only_finished_runs_count_as_cached(tmp_path):
         r = record(status=status, seed={"ok": 0, "diverged": 1, "failed": 2}[status])
         write_json_atomic(record_path(tmp_path, r["run_id"]), r)
         assert (cached_record(tmp_path, r["run_id"]) is not None) == (status != "failed")
-    record_path(tmp_path, "broken").write_text("{half a fi")
-    assert cached_record(tmp_path, "broken") is None
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"\x80\xff garbage", "not UTF-8 text"),
+    (b"{half a fi", "not JSON"),
+    (b"[1, 2, 3]", "a JSON list, not a run record"),
+    (b'{"status": "ok"}', "not a run record (no run_id, config)"),
+    (b'{"run_id": "RID", "status": "done", "config": {}}', "unknown status 'done'"),
+    (b'{"run_id": "someone-else", "status": "ok", "config": {}}', "holds run 'someone-else'"),
+    (b'{"run_id": "RID", "status": "ok", "config": {"task": 1}}', "its config is not a run config"),
+])
+def test_a_corrupt_entry_is_reported_in_one_line_set_aside_and_not_served(tmp_path, content, problem):
+    good = record()
+    path = record_path(tmp_path, good["run_id"])
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content.replace(b"RID", good["run_id"].encode()))
+    warnings = []
+    assert cached_record(tmp_path, good["run_id"], warn=warnings.append) is None
+    (warning,) = warnings
+    assert problem in warning and "\n" not in warning and "will be redone" in warning
+    assert not path.exists() and [p.read_bytes() for p in (path.parent / "corrupt").iterdir()] == [
+        content.replace(b"RID", good["run_id"].encode())]
+
+
+def test_a_record_whose_config_was_edited_no_longer_matches_its_run_id(tmp_path):
+    edited = record()
+    edited["config"]["seed"] = 5
+    write_json_atomic(record_path(tmp_path, edited["run_id"]), edited)
+    warnings = []
+    assert load_records(tmp_path, warn=warnings.append) == []
+    assert "does not hash to its run id" in warnings[0]
 
 
 def test_summarise_gives_t_intervals_over_seeds_and_counts_divergence():

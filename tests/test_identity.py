@@ -1,0 +1,72 @@
+"""A run's id covers what changes its numbers beyond the config: torch, threads, plugin source."""
+import textwrap
+
+import pytest
+import torch
+
+from suite.config import ModelConfig, RunConfig
+from suite.identity import PluginError, identify, import_plugins
+from suite.models import ARCHITECTURES
+
+MY_LSTM = textwrap.dedent("""
+    import torch
+    from torch import nn
+    from suite.models import register_cell
+
+    class Cell(nn.Module):
+        def __init__(self, input_size, hidden):
+            super().__init__()
+            self.hidden, self.linear = hidden, nn.Linear(input_size + hidden, hidden)
+
+        def init_state(self, batch, device):
+            return torch.zeros(batch, self.hidden, device=device)
+
+        def forward(self, x, h):
+            return torch.tanh(self.linear(torch.cat([h, x], dim=1))){extra}
+
+    register_cell("lstm", Cell, "not an LSTM at all")
+""")
+
+
+@pytest.fixture
+def plugin_dir(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    saved = dict(ARCHITECTURES)
+    yield tmp_path
+    ARCHITECTURES.clear()
+    ARCHITECTURES.update(saved)
+
+
+def test_a_plugin_that_registers_its_own_lstm_never_shares_the_builtin_lstms_runs(plugin_dir):
+    cfg = RunConfig("grammar_lm", ModelConfig(arch="lstm"))
+    builtin = identify(cfg, 1)
+    (plugin_dir / "my_lstm_a.py").write_text(MY_LSTM.format(extra=""))
+    (plugin_dir / "my_lstm_b.py").write_text(MY_LSTM.format(extra=" * 0.5"))
+    import_plugins(["my_lstm_a"])
+    first = identify(cfg, 1)
+    import_plugins(["my_lstm_b"])  # registered last, so this one is the lstm now: a different source
+    second = identify(cfg, 1)
+    assert len({builtin.run_id, first.run_id, second.run_id}) == 3
+    assert list(first.identity["plugins"]) == ["my_lstm_a"] and list(second.identity["plugins"]) == ["my_lstm_b"]
+    assert "plugins" not in builtin.identity
+    gru = RunConfig("grammar_lm", ModelConfig(arch="gru"))
+    assert "plugins" not in identify(gru, 1).identity  # a plugin changes only the runs that use it
+
+
+def test_thread_count_and_torch_version_are_part_of_the_run_id():
+    cfg = RunConfig("grammar_lm")
+    assert identify(cfg, 1).run_id != identify(cfg, 2).run_id
+    assert identify(cfg, 1).run_id == identify(cfg, 1).run_id
+    assert identify(cfg, 2).identity == {"torch": torch.__version__, "threads": 2}
+    assert RunConfig.from_dict(identify(cfg, 2).to_dict()).run_id == identify(cfg, 2).run_id
+    on_gpu = RunConfig("grammar_lm", device="cuda")  # CPU threads only feed the GPU: not part of its identity
+    assert identify(on_gpu, 1).run_id == identify(on_gpu, 16).run_id
+
+
+def test_a_plugin_that_exits_or_raises_on_import_is_a_plugin_error(plugin_dir):
+    (plugin_dir / "leaves.py").write_text("import sys\nsys.exit(3)\n")
+    (plugin_dir / "breaks.py").write_text("1 / 0\n")
+    with pytest.raises(PluginError, match=r"plugin 'leaves' called sys.exit\(3\)"):
+        import_plugins(["leaves"])
+    with pytest.raises(PluginError, match="cannot import plugin 'breaks': ZeroDivisionError"):
+        import_plugins(["breaks"])

@@ -1,0 +1,86 @@
+"""Up-front checks: model size against free memory, corpus size against one batch, hub names."""
+import pytest
+from huggingface_hub.errors import RepositoryNotFoundError
+
+from suite import preflight
+from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.models import build_model, count_parameters
+
+
+def lstm_parameters(vocab, embed, hidden, layers):
+    """pytorch/examples' word LM by hand: embedding, per layer 4 gates × (input + hidden weights, two biases),
+    output layer."""
+    recurrent = sum(4 * hidden * ((embed if i == 0 else hidden) + hidden + 2) for i in range(layers))
+    return vocab * embed + recurrent + hidden * vocab + vocab
+
+
+@pytest.mark.parametrize("layers, hidden", [(1, 8), (2, 650)])
+def test_parameter_count_matches_the_hand_count_without_allocating(layers, hidden):
+    model = ModelConfig(arch="lstm", layers=layers, hidden=hidden)
+    assert preflight.parameter_count(model, "lm", 1000) == lstm_parameters(1000, hidden, hidden, layers)
+
+
+def test_parameter_count_matches_a_built_model_for_custom_init():
+    model = ModelConfig(arch="rnn_tanh", hidden=16, spectral_radius=1.5, init="orthogonal")
+    assert preflight.parameter_count(model, "classify", 50, 3) == count_parameters(build_model(model, 50, "classify", 3))
+
+
+def test_a_model_too_large_for_memory_is_refused_with_an_estimate(monkeypatch):
+    monkeypatch.setattr(preflight, "available_bytes", lambda device: 300 * 10**6)
+    model = ModelConfig(arch="lstm", hidden=1000)
+    count = lstm_parameters(2, 1000, 1000, 1)  # 8,012,002: × 16 B (AdamW) = 128 MB a run
+    preflight.check_fits_in_memory(RunConfig("grammar_lm", model), "lm", vocab_size=2)
+    with pytest.raises(ConfigError, match=rf"has {count:,} parameters .* needs ≈ 513 MB .* × 4 runs at once.* "
+                                          r"but 300 MB is free on cpu"):
+        preflight.check_fits_in_memory(RunConfig("grammar_lm", model), "lm", vocab_size=2, concurrent=4)
+    sgd = RunConfig("grammar_lm", model, TrainConfig(optimizer="sgd"))
+    preflight.check_fits_in_memory(sgd, "lm", vocab_size=2, concurrent=4)  # 8 B a parameter: 256 MB
+
+
+def test_a_corpus_shorter_than_one_batch_is_refused():
+    preflight.check_stream_size("train", 20 * 35 + 1, batch_size=20, bptt=35)
+    with pytest.raises(ConfigError, match=r"train split has 4 tokens, too few .* 20 × BPTT 35 \(needs ≥ 701\)"):
+        preflight.check_stream_size("train", 4, batch_size=20, bptt=35)
+
+
+class FakeHub:
+    def __init__(self, outcome):
+        self.outcome = outcome
+
+    def __call__(self):
+        return self
+
+    def dataset_info(self, name, timeout):
+        assert timeout == preflight.HUB_TIMEOUT_SECONDS
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return self.outcome
+
+
+class Info:
+    card_data = {"configs": [{"config_name": "wikitext-2-raw-v1"}, {"config_name": "wikitext-103-v1"}]}
+
+
+@pytest.mark.parametrize("outcome, spec, message", [
+    (RepositoryNotFoundError.__new__(RepositoryNotFoundError), "wikitxet", "no dataset 'wikitxet' on the Hugging Face hub"),
+    (ConnectionError("Name or service not known"), "wikitext", "cannot reach the Hugging Face hub to check"),
+    (TimeoutError("timed out"), "wikitext", "(timed out)"),
+    (Info(), "wikitext:wikitext-2", "has no config 'wikitext-2'; valid: wikitext-2-raw-v1, wikitext-103-v1"),
+])
+def test_a_hub_name_is_checked_in_one_line(monkeypatch, outcome, spec, message):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    monkeypatch.setattr("huggingface_hub.HfApi", FakeHub(outcome))
+    with pytest.raises(ConfigError) as error:
+        preflight.check_hub_dataset(spec)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_known_hub_name_passes_and_offline_mode_skips_the_check(monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    monkeypatch.setattr("huggingface_hub.HfApi", FakeHub(Info()))
+    preflight.check_hub_dataset("wikitext:wikitext-103-v1")
+    monkeypatch.setattr("huggingface_hub.HfApi", FakeHub(ConnectionError("offline")))
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    preflight.check_hub_dataset("wikitext:wikitext-103-v1")

@@ -1,0 +1,35 @@
+"""Command-line overrides of a preset are honoured or refused, never silently ignored."""
+import pytest
+
+import fault_tasks
+from suite.config import ConfigError
+from suite.sweep import PRESETS, Overrides, expand
+
+
+@pytest.fixture(autouse=True)
+def _test_tasks():
+    import fault_tasks  # noqa: F401  (registers fault_epochs)
+    yield
+    fault_tasks.unregister()
+
+
+def test_steps_replace_an_epoch_budget_and_say_so():
+    notices = []
+    (cfg,) = expand(PRESETS["smoke"], Overrides(tasks=("fault_epochs",), archs=("lstm",)), notices)
+    assert (cfg.train.epochs, notices) == (6, [])
+    configs = expand(PRESETS["smoke"], Overrides(tasks=("fault_epochs",), archs=("lstm", "gru"), steps=7), notices)
+    assert [(c.train.steps, c.train.epochs) for c in configs] == [(7, None), (7, None)]
+    assert notices == ["--steps 7 replaces fault_epochs's budget of 6 epoch(s)"]
+
+
+@pytest.mark.parametrize("field", ["tasks", "archs", "layers", "hidden", "seeds"])
+def test_an_empty_override_is_refused_rather_than_read_as_the_presets(field):
+    with pytest.raises(ConfigError, match=f"--{field} is empty"):
+        expand(PRESETS["smoke"], Overrides(**{field: ()}))
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 10**20])
+def test_a_seed_outside_what_every_generator_accepts_is_refused(seed):
+    with pytest.raises(ConfigError, match="valid: 0 to 4294967295"):
+        expand(PRESETS["smoke"], Overrides(seeds=(0, seed)))
+    assert expand(PRESETS["smoke"], Overrides(seeds=(2**32 - 1,)))
