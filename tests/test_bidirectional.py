@@ -1,5 +1,10 @@
 """The bidirectional tasks: padding-safe bidirectional models, metrics per token kind, variants, options,
 and a real training where only the bidirectional tagger can know the right-only tags."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -40,13 +45,15 @@ def test_padded_bidirectional_batch_equals_each_sentence_alone(arch, layers, ski
 def test_tag_metrics_count_each_token_kind_apart():
     sent = Tagged(["the", "film", "was", "terribly", "dull", "but", "so", "fun", "."],
                   ["DET", "NOUN", "VERB", "INT-", "ADJ-", "CONJ", "INT+", "ADJ+", "PUNCT"],
-                  [LOCAL] * 3 + [RIGHT_ONLY, LOCAL, LOCAL, BOTH_SIDES, LOCAL, LOCAL])
+                  [LOCAL] * 3 + [RIGHT_ONLY, LOCAL, LOCAL, BOTH_SIDES, LOCAL, LOCAL], [0] * 9)
+    far = Tagged(sent.words, sent.tags, sent.kinds, [0] * 6 + [4, 0, 0])  # 'so' after a 4-word aside
     guess = ["DET", "NOUN", "VERB", "INT+", "ADJ-", "CONJ", "INT+", "ADJ+", "ADV"]  # wrong: 1st INT, the '.'
-    m = tag_metrics([sent, sent], [guess, sent.tags])
+    m = tag_metrics([sent, far], [guess, sent.tags])
     assert (m["right_only_correct"], m["right_only_total"]) == (1, 2)
     assert (m["both_sides_correct"], m["both_sides_total"]) == (2, 2)
     assert (m["local_correct"], m["local_total"]) == (13, 14)
     assert m["token_accuracy"] == pytest.approx(16 / 18) and m["right_only_accuracy"] == 0.5
+    assert (m["no_aside_correct"], m["no_aside_total"]) == (1, 1)  # only the first sentence's 'so'
 
 
 def test_classify_metrics_split_off_long_fillers():
@@ -101,3 +108,11 @@ def test_only_the_bidirectional_tagger_learns_the_right_only_tags():
     assert result[True]["right_only_accuracy"] > 0.95 and result[True]["both_sides_accuracy"] > 0.95
     assert 0.3 < result[False]["right_only_accuracy"] < 0.7  # a coin flip: the deciding word is unseen
     assert result[False]["local_accuracy"] > 0.95
+
+
+def test_loading_the_task_packages_registers_the_report():
+    """In a fresh interpreter, as `run_suite.py` starts: the tasks come with their report."""
+    code = ("from suite.tasks import all_tasks; all_tasks(); from suite.judging import REPORTS; "
+            "assert REPORTS['bidirectional'].tasks == ('bidir_tag', 'bidir_classify')")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)

@@ -10,13 +10,13 @@ from tasks.bidirectional.report import CLASSIFY, MIN_EFFECT, TAGGING, direction_
 TOTAL = 400  # judged items per run
 
 
-def record(cell, bi, seed, accuracy, task="bidir_tag", right_only=0.5):
+def record(cell, bi, seed, accuracy, task="bidir_tag", right_only=0.5, local=1.0):
     """A finished run as the runner writes it, with counts for the judged metric and the right-only tokens."""
     judged = TAGGING if task == "bidir_tag" else CLASSIFY
     correct = int(round(accuracy * TOTAL))
     metrics = {judged.accuracy: correct / TOTAL, judged.correct: correct, judged.total: TOTAL,
                "right_only_accuracy": right_only, "right_only_correct": int(right_only * TOTAL),
-               "right_only_total": TOTAL}
+               "right_only_total": TOTAL, "local_accuracy": local}
     label = ("bi-" if bi else "") + cell
     return {"run_id": f"{task}-{label}-{seed}", "label": label, "status": "ok",
             "config": {"task": task, "seed": seed, "model": {"arch": cell.split("×")[0], "bidirectional": bi},
@@ -74,6 +74,20 @@ def test_one_seed_or_a_missing_twin_is_inconclusive():
     c = claim(sweep([0.6, 0.61], [0.99, 0.98], cells=("lstm",)) + [record("gru", False, 0, 0.6)])
     assert c.verdict == INCONCLUSIVE and "gru: missing bidirectional runs" in c.why
     assert claim([]).verdict == INCONCLUSIVE
+
+
+def test_an_untrained_tagger_or_a_task_nobody_learned_is_inconclusive_not_a_failure():
+    """At smoke size both taggers still miss the tags their word decides and score 0 on intensifiers:
+    Δ = 0 there says nothing about context."""
+    untrained = [record("lstm", bi, s, 0.0, local=0.5) for bi in (False, True) for s in range(3)]
+    c = claim(untrained)
+    assert c.verdict == INCONCLUSIVE and "uni tagger untrained (local_accuracy 0.50 < 0.9)" in c.why
+    at_chance = sweep([0.49, 0.51, 0.5], [0.5, 0.52, 0.49], cells=("lstm",), task="bidir_classify")
+    c = claim(at_chance, CLASSIFY)
+    assert c.verdict == INCONCLUSIVE and "neither direction beat chance" in c.why
+    # …but a bidirectional classifier at chance beside a unidirectional one that learned is a reversal.
+    reversed_ = sweep([0.95, 0.97, 0.96], [0.5, 0.51, 0.49], cells=("lstm",), task="bidir_classify")
+    assert claim(reversed_, CLASSIFY).verdict == NOT_REPRODUCED
 
 
 def test_unpaired_seeds_are_left_out():

@@ -73,6 +73,10 @@ def test_asides_are_neutral_and_as_long_as_asked():
             aside = s.words[i - 6:i - 1]
             assert s.words[i - 1] == "," and s.words[i - 7] == ","
             assert not RESERVED.intersection(aside) and len(aside) == 5
+        assert all(s.asides[i] == 5 for i in s.positions(BOTH_SIDES))
+    for s in sentences(4, 50, min_aside=0, max_aside=0):  # no aside: 'exciting but really dull'
+        assert set(s.asides) == {0}
+        assert all(polarity(s.words[i - 1]) is not None for i, w in enumerate(s.words) if w in ("and", "but"))
 
 
 @settings(max_examples=20, deadline=None)

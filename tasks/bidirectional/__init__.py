@@ -9,3 +9,4 @@ from .sentences import (  # noqa: F401
 from .task import (  # noqa: F401
     BidirectionalClassification, BidirectionalTagging, ClassifyOptions, TagOptions, classify_metrics,
     predict_classes, predict_tags, tag_metrics)
+from . import report  # noqa: F401,E402  (registers the report)

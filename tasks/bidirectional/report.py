@@ -27,6 +27,7 @@ from suite.stats import Interval, mean_ci
 # The smallest accuracy gain (bidirectional − unidirectional) that counts as a win, fixed before any run:
 # 5 points, a tenth of the way from chance (0.5) to perfect on these two-way decisions.
 MIN_EFFECT = 0.05
+TRAINED = 0.9  # a tagger counts as trained when it gets this share of the tags its word alone decides
 SOURCE = ("Schuster & Paliwal 1997 (bidirectional RNNs use past and future context and beat forward-only "
           "RNNs); lecture: bidirectionality is powerful whenever the entire input is known")
 
@@ -40,19 +41,39 @@ class Judged:
     correct: str
     total: str
     where: str  # in words, for the rule
+    untrained: Callable[[dict[str, list[dict]]], str] = lambda directions: ""  # why a cell cannot be judged
 
     def counts(self, record: dict) -> tuple[int, int]:
         return int(metric(record, self.correct, 0)), int(metric(record, self.total, 0))
 
 
+def tagger_untrained(directions: dict[str, list[dict]]) -> str:
+    """Both taggers must get the tags their word decides (≥ 0.9) before context can be judged: at 30 steps
+    (smoke) a tagger still mislabels half of them, and both directions then score 0 on intensifiers."""
+    low = {d: mean_ci([metric(r, "local_accuracy") for r in runs]).mean for d, runs in directions.items()}
+    return "; ".join(f"{d} tagger untrained (local_accuracy {x:.2f} < {TRAINED:g})" for d, x in low.items()
+                     if not x >= TRAINED)
+
+
+def classifier_untrained(directions: dict[str, list[dict]]) -> str:
+    """When neither direction's accuracy interval lies above chance, nothing was learned to compare."""
+    above = [rate_interval(runs, CLASSIFY.counts).low > 0.5 for runs in directions.values()]
+    return "" if any(above) else "neither direction beat chance (0.5): the task was not learned"
+
+
 TAGGING = Judged("bidir_tag", "both_sides_accuracy", "both_sides_correct", "both_sides_total",
                  "intensifiers of later clauses (the next adjective decides the tag; the earlier adjective "
-                 "with 'and'/'but' entails it too)")
+                 "with 'and'/'but' entails it too)", tagger_untrained)
 CLASSIFY = Judged("bidir_classify", "accuracy", "correct", "total",
-                  "all test sentences (the label's adjective comes first, the filler clause after it)")
+                  "all test sentences (the label's adjective comes first, the filler clause after it)",
+                  classifier_untrained)
+UNTRAINED_RULE = {"bidir_tag": f"a direction's mean local_accuracy below {TRAINED:g}: not trained enough to judge",
+                  "bidir_classify": "neither direction's accuracy interval above 0.5: nothing was learned"}
 RIGHT_ONLY = Judged("bidir_tag", "right_only_accuracy", "right_only_correct", "right_only_total",
                     "first-clause intensifiers (only the next adjective decides the tag)")
 TAG_COLUMNS = (TAGGING, RIGHT_ONLY,
+               Judged("bidir_tag", "no_aside_accuracy", "no_aside_correct", "no_aside_total",
+                      "later-clause intensifiers with no aside (the earlier adjective 2–3 words back)"),
                Judged("bidir_tag", "local_accuracy", "local_correct", "local_total", "tokens the word decides"),
                Judged("bidir_tag", "token_accuracy", "token_correct", "token_total", "all tokens"))
 CLASSIFY_COLUMNS = (CLASSIFY, Judged("bidir_classify", "long_accuracy", "long_correct", "long_total",
@@ -135,7 +156,8 @@ def cell_effects(records: list[dict], judged: Judged) -> dict[str, tuple[Interva
             continue
         diffs = paired_differences(directions["uni"], directions["bi"], lambda r: metric(r, judged.accuracy))
         ci = mean_ci(diffs)
-        out[c] = (ci, *directional_verdict(ci, MIN_EFFECT))
+        untrained = judged.untrained(directions)
+        out[c] = (ci, INCONCLUSIVE, untrained) if untrained else (ci, *directional_verdict(ci, MIN_EFFECT))
     return out
 
 
@@ -151,8 +173,9 @@ def direction_claim(records: list[dict], judged: Judged) -> Claim:
         rule=(f"on {judged.task}, {judged.where}: Δ = bidirectional − unidirectional accuracy of the same cell "
               "stack, paired by seed (a seed fixes the sentences), mean and 95 % t-interval over seeds. Every "
               f"cell stack: interval above 0 and Δ ≥ {MIN_EFFECT:g} → reproduced; any cell's interval wholly "
-              f"below {MIN_EFFECT:g} (reversed, absent or smaller) → not reproduced; otherwise (or < 2 seeds) "
-              "inconclusive. With no true effect, one cell comes out reproduced at most 2.5 % of the time"),
+              f"below {MIN_EFFECT:g} (reversed, absent or smaller) → not reproduced; otherwise (or < 2 seeds, "
+              f"or {UNTRAINED_RULE[judged.task]}) inconclusive. With no true effect, one cell comes out "
+              "reproduced at most 2.5 % of the time"),
         verdict=verdict if effects else INCONCLUSIVE,
         evidence="; ".join(f"{c}: {len(paired_differences(d.get('uni', []), d.get('bi', []), seed))} paired "
                            f"seeds" for c, d in by_direction(records).items()) or "–",

@@ -44,11 +44,13 @@ class Tagged:
     words: list[str]
     tags: list[str]
     kinds: list[str]  # LOCAL: the word decides; RIGHT_ONLY / BOTH_SIDES: see the module docstring
+    asides: list[int]  # words of the neutral aside before a BOTH_SIDES token's clause (0 elsewhere)
 
-    def add(self, word: str, tag: str, kind: str = LOCAL) -> None:
+    def add(self, word: str, tag: str, kind: str = LOCAL, aside: int = 0) -> None:
         self.words.append(word)
         self.tags.append(tag)
         self.kinds.append(kind)
+        self.asides.append(aside)
 
     def positions(self, kind: str) -> list[int]:
         return [i for i, k in enumerate(self.kinds) if k == kind]
@@ -71,11 +73,12 @@ class NeutralText:
         return words[:n], classes[:n]
 
 
-def sentiment_phrase(rng: random.Random, max_gap: int, out: Tagged, positive: bool, kind: str) -> None:
+def sentiment_phrase(rng: random.Random, max_gap: int, out: Tagged, positive: bool, kind: str,
+                     aside: int = 0) -> None:
     """Append '[intensifier] [gap adverbs…] adjective' of the given polarity; the intensifier gets `kind`."""
     sign = "+" if positive else "-"
     if rng.random() < 0.8:  # some adjectives come bare, so an adjective is not always announced
-        out.add(rng.choice(INTENSIFIERS), "INT" + sign, kind)
+        out.add(rng.choice(INTENSIFIERS), "INT" + sign, kind, aside)
         for _ in range(rng.randint(0, max_gap)):
             if rng.random() < 0.3:
                 out.add(",", "PUNCT")
@@ -85,7 +88,7 @@ def sentiment_phrase(rng: random.Random, max_gap: int, out: Tagged, positive: bo
 
 def opening(rng: random.Random) -> Tagged:
     """'the film was' (tagged)."""
-    out = Tagged([], [], [])
+    out = Tagged([], [], [], [])
     for word, tag in (("the", "DET"), (rng.choice(NOUNS), "NOUN"), (rng.choice(["was", "is"]), "VERB")):
         out.add(word, tag)
     return out
@@ -105,7 +108,7 @@ def tagged_sentence(rng: random.Random, neutral: NeutralText, max_gap: int, max_
         conjunction = rng.choice(sorted(CONJUNCTIONS))
         out.add(conjunction, "CONJ")
         positive = positive if CONJUNCTIONS[conjunction] else not positive
-        sentiment_phrase(rng, max_gap, out, positive, BOTH_SIDES)
+        sentiment_phrase(rng, max_gap, out, positive, BOTH_SIDES, len(aside))
     out.add(".", "PUNCT")
     return out
 
