@@ -39,6 +39,7 @@ def test_reproduced_when_every_cell_gains_more_than_the_minimal_effect():
     assert c.verdict == REPRODUCED
     assert c.effect.startswith("Δ both_sides_accuracy (bi − uni): gru 0.24")
     assert c.details["lstm"]["seeds"] == 3 and c.details["lstm"]["delta"] == pytest.approx(0.24)
+    assert c.evidence.startswith("gru: uni 0.72 [") and "bi 0.96 [" in c.evidence and "(3 paired seeds)" in c.evidence
 
 
 def test_seeds_pair_because_a_seed_fixes_the_sentences():

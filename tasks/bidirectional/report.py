@@ -161,6 +161,13 @@ def cell_effects(records: list[dict], judged: Judged) -> dict[str, tuple[Interva
     return out
 
 
+def direction_evidence(c: str, directions: dict[str, list[dict]], judged: Judged) -> str:
+    """'lstm: uni 0.51 [0.48, 0.54], bi 1 [0.99, 1] (3 paired seeds)'."""
+    parts = [f"{d} {rate_interval(directions[d], judged.counts).format()}" for d in ("uni", "bi") if d in directions]
+    pairs = len(paired_differences(directions.get("uni", []), directions.get("bi", []), seed))
+    return f"{c}: {', '.join(parts)} ({pairs} paired seeds)"
+
+
 def direction_claim(records: list[dict], judged: Judged) -> Claim:
     effects = cell_effects(records, judged)
     verdict = combine_verdicts(v for _, v, _ in effects.values())
@@ -177,8 +184,7 @@ def direction_claim(records: list[dict], judged: Judged) -> Claim:
               f"or {UNTRAINED_RULE[judged.task]}) inconclusive. With no true effect, one cell comes out "
               "reproduced at most 2.5 % of the time"),
         verdict=verdict if effects else INCONCLUSIVE,
-        evidence="; ".join(f"{c}: {len(paired_differences(d.get('uni', []), d.get('bi', []), seed))} paired "
-                           f"seeds" for c, d in by_direction(records).items()) or "–",
+        evidence="; ".join(direction_evidence(c, d, judged) for c, d in by_direction(records).items()) or "–",
         why="; ".join(whys) if effects else f"no {judged.task} runs",
         effect=f"Δ {judged.accuracy} (bi − uni): {effect}" if effect else "",
         details={c: {"delta": ci.mean, "low": ci.low, "high": ci.high, "seeds": ci.n, "verdict": v}
