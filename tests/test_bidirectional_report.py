@@ -14,7 +14,7 @@ def record(cell, bi, seed, accuracy, task="bidir_tag", right_only=0.5, local=1.0
     """A finished run as the runner writes it, with counts for the judged metric and the right-only tokens."""
     judged = TAGGING if task == "bidir_tag" else CLASSIFY
     correct = int(round(accuracy * TOTAL))
-    metrics = {judged.accuracy: correct / TOTAL, judged.correct: correct, judged.total: TOTAL,
+    metrics = {judged.accuracy: correct / TOTAL, judged.field("correct"): correct, judged.field("total"): TOTAL,
                "right_only_accuracy": right_only, "right_only_correct": int(right_only * TOTAL),
                "right_only_total": TOTAL, "local_accuracy": local}
     label = ("bi-" if bi else "") + cell

@@ -34,24 +34,31 @@ SOURCE = ("Schuster & Paliwal 1997 (bidirectional RNNs use past and future conte
 
 @dataclass(frozen=True)
 class Judged:
-    """Where one task's part of the claim is judged: an accuracy metric and its count fields."""
+    """An accuracy of one task, read from its `<name>_correct` / `<name>_total` counts (`correct`/`total`
+    when the name is empty), and, for the claim's parts, when a cell stack is too untrained to judge."""
 
     task: str
-    accuracy: str
-    correct: str
-    total: str
+    name: str
     where: str  # in words, for the rule
-    untrained: Callable[[dict[str, list[dict]]], str] = lambda directions: ""  # why a cell cannot be judged
+    untrained: Callable[[dict[str, list[dict]]], str] | None = None  # direction → runs ↦ why not judged
+    untrained_rule: str = ""
+
+    def field(self, kind: str) -> str:
+        return f"{self.name}_{kind}" if self.name else kind
+
+    @property
+    def accuracy(self) -> str:
+        return self.field("accuracy")
 
     def counts(self, record: dict) -> tuple[int, int]:
-        return int(metric(record, self.correct, 0)), int(metric(record, self.total, 0))
+        return int(metric(record, self.field("correct"), 0)), int(metric(record, self.field("total"), 0))
 
 
 def tagger_untrained(directions: dict[str, list[dict]]) -> str:
     """Both taggers must get the tags their word decides (≥ 0.9) before context can be judged: at 30 steps
     (smoke) a tagger still mislabels half of them, and both directions then score 0 on intensifiers."""
-    low = {d: mean_ci([metric(r, "local_accuracy") for r in runs]).mean for d, runs in directions.items()}
-    return "; ".join(f"{d} tagger untrained (local_accuracy {x:.2f} < {TRAINED:g})" for d, x in low.items()
+    means = {d: mean_ci([metric(r, "local_accuracy") for r in runs]).mean for d, runs in directions.items()}
+    return "; ".join(f"{d} tagger untrained (local_accuracy {x:.2f} < {TRAINED:g})" for d, x in means.items()
                      if not x >= TRAINED)
 
 
@@ -61,23 +68,16 @@ def classifier_untrained(directions: dict[str, list[dict]]) -> str:
     return "" if any(above) else "neither direction beat chance (0.5): the task was not learned"
 
 
-TAGGING = Judged("bidir_tag", "both_sides_accuracy", "both_sides_correct", "both_sides_total",
-                 "intensifiers of later clauses (the next adjective decides the tag; the earlier adjective "
-                 "with 'and'/'but' entails it too)", tagger_untrained)
-CLASSIFY = Judged("bidir_classify", "accuracy", "correct", "total",
-                  "all test sentences (the label's adjective comes first, the filler clause after it)",
-                  classifier_untrained)
-UNTRAINED_RULE = {"bidir_tag": f"a direction's mean local_accuracy below {TRAINED:g}: not trained enough to judge",
-                  "bidir_classify": "neither direction's accuracy interval above 0.5: nothing was learned"}
-RIGHT_ONLY = Judged("bidir_tag", "right_only_accuracy", "right_only_correct", "right_only_total",
-                    "first-clause intensifiers (only the next adjective decides the tag)")
-TAG_COLUMNS = (TAGGING, RIGHT_ONLY,
-               Judged("bidir_tag", "no_aside_accuracy", "no_aside_correct", "no_aside_total",
-                      "later-clause intensifiers with no aside (the earlier adjective 2–3 words back)"),
-               Judged("bidir_tag", "local_accuracy", "local_correct", "local_total", "tokens the word decides"),
-               Judged("bidir_tag", "token_accuracy", "token_correct", "token_total", "all tokens"))
-CLASSIFY_COLUMNS = (CLASSIFY, Judged("bidir_classify", "long_accuracy", "long_correct", "long_total",
-                                     "sentences in the upper half of filler lengths"))
+TAGGING = Judged("bidir_tag", "both_sides", "intensifiers of later clauses (the next adjective decides the tag; "
+                 "the earlier adjective with 'and'/'but' entails it too)", tagger_untrained,
+                 f"a direction's mean local_accuracy below {TRAINED:g}: not trained enough to judge")
+CLASSIFY = Judged("bidir_classify", "", "all test sentences (the label's adjective comes first, the filler "
+                  "clause after it)", classifier_untrained,
+                  "neither direction's accuracy interval above 0.5: nothing was learned")
+RIGHT_ONLY = Judged("bidir_tag", "right_only", "first-clause intensifiers (only the next adjective decides)")
+TAG_COLUMNS = (TAGGING, RIGHT_ONLY, Judged("bidir_tag", "no_aside", "later-clause intensifiers without aside"),
+               Judged("bidir_tag", "local", "tokens the word decides"), Judged("bidir_tag", "token", "all tokens"))
+CLASSIFY_COLUMNS = (CLASSIFY, Judged("bidir_classify", "long", "the upper half of filler lengths"))
 
 
 def cell(record: dict) -> str:
@@ -156,7 +156,7 @@ def cell_effects(records: list[dict], judged: Judged) -> dict[str, tuple[Interva
             continue
         diffs = paired_differences(directions["uni"], directions["bi"], lambda r: metric(r, judged.accuracy))
         ci = mean_ci(diffs)
-        untrained = judged.untrained(directions)
+        untrained = judged.untrained(directions) if judged.untrained else ""
         out[c] = (ci, INCONCLUSIVE, untrained) if untrained else (ci, *directional_verdict(ci, MIN_EFFECT))
     return out
 
@@ -181,7 +181,7 @@ def direction_claim(records: list[dict], judged: Judged) -> Claim:
               "stack, paired by seed (a seed fixes the sentences), mean and 95 % t-interval over seeds. Every "
               f"cell stack: interval above 0 and Δ ≥ {MIN_EFFECT:g} → reproduced; any cell's interval wholly "
               f"below {MIN_EFFECT:g} (reversed, absent or smaller) → not reproduced; otherwise (or < 2 seeds, "
-              f"or {UNTRAINED_RULE[judged.task]}) inconclusive. With no true effect, one cell comes out "
+              f"or {judged.untrained_rule}) inconclusive. With no true effect, one cell comes out "
               "reproduced at most 2.5 % of the time"),
         verdict=verdict if effects else INCONCLUSIVE,
         evidence="; ".join(direction_evidence(c, d, judged) for c, d in by_direction(records).items()) or "–",

@@ -50,14 +50,22 @@ def check_length_range(opts: TaskOptions, low: str, high: str) -> None:
                           f"(got {getattr(opts, low)}, {getattr(opts, high)})")
 
 
+@dataclass(frozen=True)
+class Sizing:
+    """A task's rows per preset size (smoke, quick, standard, paper): training steps, and the min/max option
+    pair of the span a left-to-right reader must carry the polarity across — the knob that makes the
+    unidirectional model's job hard but not impossible."""
+
+    steps: tuple
+    span_options: tuple[str, str]
+    span_low: tuple
+    span_high: tuple
+
+
 class BidirectionalTask(Task):
     """Shared sizing, data splits and variants: each recurrent model also runs bidirectionally."""
 
-    steps: tuple = ()  # training steps per preset size
-    # The min/max option pair of the span a left-to-right reader must carry the polarity across, and its
-    # values per preset size: the knob that makes the unidirectional model's job hard but not impossible.
-    span_options: tuple[str, str] = ("", "")
-    span_rows: tuple[tuple, tuple] = ((), ())
+    sizing: Sizing
 
     def variants(self, model: ModelConfig, size: str) -> list[dict]:
         arch = ARCHITECTURES.get(model.arch)
@@ -66,9 +74,9 @@ class BidirectionalTask(Task):
         return [{}, {"model": {"bidirectional": True}}]
 
     def settings(self, size: str) -> TaskSettings:
-        s = by_size(size, steps=self.steps, hidden=(16, 48, 64, 128), sentences=(300, 4000, 8000, 20000),
-                    held_out=(100, 500, 1000, 2000), low=self.span_rows[0], high=self.span_rows[1])
-        low, high = self.span_options
+        s = by_size(size, steps=self.sizing.steps, hidden=(16, 48, 64, 128), sentences=(300, 4000, 8000, 20000),
+                    held_out=(100, 500, 1000, 2000), low=self.sizing.span_low, high=self.sizing.span_high)
+        low, high = self.sizing.span_options
         return TaskSettings(
             train=TrainConfig(steps=s["steps"], batch_size=32, lr=5e-3, clip=1.0, schedule="cosine",
                               eval_every=max(1, s["steps"] // 4)),
@@ -76,7 +84,7 @@ class BidirectionalTask(Task):
             options={"train_sentences": s["sentences"], "eval_sentences": s["held_out"], low: s["low"], high: s["high"]})
 
     def validate(self, cfg: RunConfig) -> None:
-        check_length_range(self.options(cfg), *self.span_options)
+        check_length_range(self.options(cfg), *self.sizing.span_options)
 
     def splits(self, cfg: RunConfig, make: Callable[[int, int], list]) -> dict[str, list]:
         """make(seed, n) for train, valid and test, each from its own seed derived from the run's."""
@@ -101,11 +109,9 @@ class BidirectionalTagging(BidirectionalTask):
     objective = "tag"
     headline = ("both_sides_accuracy", "token_accuracy")
     Options = TagOptions
-    steps = (30, 150, 400, 1500)
-    span_options = ("min_aside", "max_aside")
     # Asides of 0..max words: with none (standard budget, seed 0) a unidirectional LSTM and GRU learned the
     # 'and'/'but' rule (both_sides accuracy 1.0), with 2–12 words they stayed at 0.5; a range from 0 spans both.
-    span_rows = ((0, 0, 0, 0), (2, 2, 6, 16))
+    sizing = Sizing((30, 150, 400, 1500), ("min_aside", "max_aside"), (0, 0, 0, 0), (2, 2, 6, 16))
 
     def prepare(self, cfg: RunConfig) -> TaskData:
         opts = self.options(cfg)
@@ -134,12 +140,10 @@ class BidirectionalClassification(BidirectionalTask):
     objective = "classify"
     headline = ("accuracy",)
     Options = ClassifyOptions
-    steps = (30, 150, 400, 2000)
-    span_options = ("min_filler", "max_filler")
     # Across up to 24 filler words (the old standard size) unidirectional LSTMs and GRUs carried the label
     # at accuracy 1.0 (3 seeds), leaving nothing to measure; at 48 a unidirectional LSTM stayed at chance
     # after 400 steps (seed 0). Standard takes 40, quick 20 (was 16): a run's cost grows with its length.
-    span_rows = ((4, 4, 4, 4), (12, 20, 40, 80))
+    sizing = Sizing((30, 150, 400, 2000), ("min_filler", "max_filler"), (4, 4, 4, 4), (12, 20, 40, 80))
 
     def prepare(self, cfg: RunConfig) -> TaskData:
         opts = self.options(cfg)
