@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from suite.grammar import Grammar
 
-NOUNS = ["film", "book", "play", "meal", "trip", "game", "show", "tour", "song", "party"]  # no grammar verb among them
+# Subjects of the opening clause; none is also a verb of the grammar the asides come from ('talk' was).
+NOUNS = ["film", "book", "play", "meal", "trip", "game", "show", "tour", "song", "party"]
 INTENSIFIERS = ["terribly", "awfully", "incredibly", "really", "pretty", "so"]
 GAP_ADVERBS = ["truly", "frankly", "honestly", "simply"]  # between an intensifier and its adjective
 POSITIVE = ["exciting", "delightful", "brilliant", "charming", "moving", "gripping", "wonderful", "fun"]

@@ -32,15 +32,15 @@ class SentenceOptions(TaskOptions):
 @dataclass(frozen=True)
 class TagOptions(SentenceOptions):
     max_clauses: int = option(1, low=1, high=6, help="most 'and'/'but' clauses after the first")
-    min_aside: int = option(2, low=0, high=200, help="fewest words of the neutral aside before a conjunction")
-    max_aside: int = option(8, low=0, high=200, help="most words of the neutral aside before a conjunction")
+    min_aside: int = option(0, low=0, high=200, help="fewest words of the neutral aside before a conjunction")
+    max_aside: int = option(6, low=0, high=200, help="most words of the neutral aside before a conjunction")
 
 
 @dataclass(frozen=True)
 class ClassifyOptions(SentenceOptions):
     max_gap: int = option(1, low=0, high=10, help="most adverbs between an intensifier and its adjective")
     min_filler: int = option(4, low=2, high=400, help="fewest words of the neutral clause after the label")
-    max_filler: int = option(24, low=2, high=400, help="most words of the neutral clause after the label")
+    max_filler: int = option(40, low=2, high=400, help="most words of the neutral clause after the label")
 
 
 def check_length_range(opts: TaskOptions, low: str, high: str) -> None:
@@ -81,7 +81,8 @@ class BidirectionalTask(Task):
             train=TrainConfig(steps=s["steps"], batch_size=32, lr=5e-3, clip=1.0, schedule="cosine",
                               eval_every=max(1, s["steps"] // 4)),
             model={"hidden": s["hidden"]},
-            options={"train_sentences": s["sentences"], "eval_sentences": s["held_out"], low: s["low"], high: s["high"]})
+            options={"train_sentences": s["sentences"], "eval_sentences": s["held_out"],
+                     low: s["low"], high: s["high"]})
 
     def validate(self, cfg: RunConfig) -> None:
         check_length_range(self.options(cfg), *self.sizing.span_options)
