@@ -1,62 +1,21 @@
-"""Bidirectional tasks: the data's labels, padding-safe bidirectional models, metrics and the claim's rule."""
-import random
+"""The bidirectional tasks: padding-safe bidirectional models, metrics per token kind, variants, options,
+and a real training where only the bidirectional tagger can know the right-only tags."""
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
 
-from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
 from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
 from suite.data import Example, collate
 from suite.models import build_model
 from suite.sweep import PRESETS, Overrides, expand
 from suite.tasks import check_run_config, get_task
-from tasks.bidirectional import (
-    DECIDED_TAGS, INTENSIFIERS, NEGATIVE, POSITIVE, SENTIMENT_WORDS, Tagged, bidirectional_claim,
-    classified_sentence, classify_metrics, comparison_table, filler_clauses, tag_metrics, tagged_sentence)
+from tasks.bidirectional import RIGHT_ONLY, BOTH_SIDES, LOCAL, Tagged, classify_metrics, tag_metrics
 
 torch.set_num_threads(1)
-
-
-# --------------------------------------------------------------------------- the data
-
-
-@settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 10_000), max_gap=st.integers(0, 3))
-def test_an_intensifier_is_tagged_with_the_polarity_of_the_next_adjective(seed, max_gap):
-    sent = tagged_sentence(random.Random(seed), max_gap)
-    assert len(sent.words) == len(sent.tags)
-    for i in sent.decided:
-        assert sent.words[i] in INTENSIFIERS
-        adjective = next(w for w in sent.words[i + 1:] if w in POSITIVE or w in NEGATIVE)
-        assert sent.tags[i] == ("INT+" if adjective in POSITIVE else "INT-")
-        # The deciding word is to the right: nothing up to the intensifier tells the polarity.
-        assert not any(w in POSITIVE or w in NEGATIVE for w in sent.words[max(0, i - 1):i + 1])
-
-
-def test_only_intensifiers_need_the_right_context():
-    rng = random.Random(0)
-    corpus = [tagged_sentence(rng, 2) for _ in range(2000)]
-    tags_of: dict[str, set[str]] = {}
-    for s in corpus:
-        for w, t in zip(s.words, s.tags):
-            tags_of.setdefault(w, set()).add(t)
-    for word, tags in tags_of.items():
-        if word in INTENSIFIERS:
-            assert tags == set(DECIDED_TAGS), word  # a left-to-right tagger must guess
-        else:
-            assert len(tags) == 1, word  # the word itself decides
-
-
-@settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 10_000))
-def test_a_sentence_label_is_the_polarity_of_its_only_adjective(seed):
-    filler = filler_clauses(1, seed, 4, 12)[0]
-    words, label = classified_sentence(random.Random(seed), filler, 1)
-    adjectives = [w for w in words if w in POSITIVE or w in NEGATIVE]
-    assert len(adjectives) == 1 and label == int(adjectives[0] in POSITIVE)
-    assert 4 <= len(filler) <= 12 and filler[-1] == "."
-    assert not SENTIMENT_WORDS.intersection(filler)
 
 
 # --------------------------------------------------------------------------- padded bidirectional batches
@@ -83,14 +42,18 @@ def test_padded_bidirectional_batch_equals_each_sentence_alone(arch, layers, ski
 # --------------------------------------------------------------------------- metrics
 
 
-def test_tag_metrics_count_decided_and_local_tokens_separately():
-    sent = Tagged(["the", "film", "was", "terribly", "dull", "."],
-                  ["DET", "NOUN", "VERB", "INT-", "ADJ-", "PUNCT"])
-    guess = ["DET", "NOUN", "VERB", "INT+", "ADJ-", "ADV"]  # wrong on the intensifier and the full stop
-    m = tag_metrics([sent, sent], [guess, sent.tags])
-    assert (m["decided_correct"], m["decided_total"]) == (1, 2)
-    assert (m["local_correct"], m["local_total"]) == (9, 10)
-    assert m["token_accuracy"] == pytest.approx(10 / 12)
+def test_tag_metrics_count_each_token_kind_apart():
+    sent = Tagged(["the", "film", "was", "terribly", "dull", "but", "so", "fun", "."],
+                  ["DET", "NOUN", "VERB", "INT-", "ADJ-", "CONJ", "INT+", "ADJ+", "PUNCT"],
+                  [LOCAL] * 3 + [RIGHT_ONLY, LOCAL, LOCAL, BOTH_SIDES, LOCAL, LOCAL], [0] * 9)
+    far = Tagged(sent.words, sent.tags, sent.kinds, [0] * 6 + [4, 0, 0])  # 'so' after a 4-word aside
+    guess = ["DET", "NOUN", "VERB", "INT+", "ADJ-", "CONJ", "INT+", "ADJ+", "ADV"]  # wrong: 1st INT, the '.'
+    m = tag_metrics([sent, far], [guess, sent.tags])
+    assert (m["right_only_correct"], m["right_only_total"]) == (1, 2)
+    assert (m["both_sides_correct"], m["both_sides_total"]) == (2, 2)
+    assert (m["local_correct"], m["local_total"]) == (13, 14)
+    assert m["token_accuracy"] == pytest.approx(16 / 18) and m["right_only_accuracy"] == 0.5
+    assert (m["no_aside_correct"], m["no_aside_total"]) == (1, 1)  # only the first sentence's 'so'
 
 
 def test_classify_metrics_split_off_long_fillers():
@@ -112,79 +75,44 @@ def test_each_recurrent_model_gets_its_bidirectional_twin():
 
 
 def test_bad_options_are_one_line_config_errors():
-    with pytest.raises(ConfigError, match="max_filler"):
+    with pytest.raises(ConfigError, match="min_filler ≤ max_filler"):
         check_run_config(RunConfig("bidir_classify", options={"min_filler": 9, "max_filler": 3}))
-    with pytest.raises(ConfigError, match="train_sentences"):
+    with pytest.raises(ConfigError, match="min_aside ≤ max_aside"):
+        check_run_config(RunConfig("bidir_tag", options={"min_aside": 5, "max_aside": 1}))
+    with pytest.raises(ConfigError, match=r"bidir_tag option train_sentences must be an integer ≥ 1; got 0"):
         check_run_config(RunConfig("bidir_tag", options={"train_sentences": 0}))
+    with pytest.raises(ConfigError, match="unknown bidir_tag option 'min_filler'"):
+        check_run_config(RunConfig("bidir_tag", options={"min_filler": 4}))
+
+
+@pytest.mark.parametrize("name", ["bidir_tag", "bidir_classify"])
+def test_every_preset_size_gives_valid_options(name):
+    task = get_task(name)
+    for size in ("smoke", "quick", "standard", "paper"):
+        s = task.settings(size)
+        check_run_config(RunConfig(name, ModelConfig(**s.model), s.train, 0, s.options))
 
 
 # --------------------------------------------------------------------------- real training
 
 
-def test_only_the_bidirectional_tagger_learns_the_right_context_tags():
+def test_only_the_bidirectional_tagger_learns_the_right_only_tags():
     task = get_task("bidir_tag")
     train = TrainConfig(steps=80, batch_size=32, lr=1e-2, eval_every=80)
-    options = {"train_sentences": 800, "eval_sentences": 200, "max_gap": 1}
+    options = {"train_sentences": 800, "eval_sentences": 200, "max_gap": 1, "max_clauses": 1,
+               "min_aside": 0, "max_aside": 2}
     result = {}
     for bi in (False, True):
         cfg = RunConfig("bidir_tag", ModelConfig(arch="gru", hidden=16, bidirectional=bi), train, 0, options)
         result[bi] = task.run(cfg).metrics
-    assert result[True]["decided_accuracy"] > 0.95
-    assert 0.3 < result[False]["decided_accuracy"] < 0.7  # a coin flip: the deciding word is unseen
+    assert result[True]["right_only_accuracy"] > 0.95 and result[True]["both_sides_accuracy"] > 0.95
+    assert 0.3 < result[False]["right_only_accuracy"] < 0.7  # a coin flip: the deciding word is unseen
     assert result[False]["local_accuracy"] > 0.95
 
 
-# --------------------------------------------------------------------------- the claim's rule
-
-
-def record(label, bi, seed, correct, total=400):
-    return {"label": ("bi-" if bi else "") + label, "status": "ok",
-            "config": {"task": "bidir_tag", "seed": seed, "model": {"bidirectional": bi}},
-            "metrics": {"decided_accuracy": correct / total, "decided_correct": correct, "decided_total": total}}
-
-
-def runs(uni, bi, cells=("lstm", "gru")):
-    return [record(c, False, s, x) for c in cells for s, x in enumerate(uni)] + \
-           [record(c, True, s, x) for c in cells for s, x in enumerate(bi)]
-
-
-def test_claim_reproduced_when_every_bidirectional_interval_lies_above():
-    claim = bidirectional_claim(runs([200, 205, 198], [398, 400, 399]))
-    assert claim.verdict == REPRODUCED and "lstm" in claim.evidence and "gru" in claim.evidence
-
-
-def test_claim_not_reproduced_when_bidirectional_is_clearly_worse():
-    assert bidirectional_claim(runs([390, 392, 391], [200, 210, 205])).verdict == NOT_REPRODUCED
-
-
-def test_claim_inconclusive_when_intervals_overlap():
-    claim = bidirectional_claim(runs([200, 300, 250], [240, 320, 280]))
-    assert claim.verdict == INCONCLUSIVE and "overlap" in claim.why
-
-
-def test_one_seed_uses_a_wilson_interval_over_tokens():
-    assert bidirectional_claim(runs([200], [390])).verdict == REPRODUCED
-    close = bidirectional_claim(runs([200], [210]))
-    assert close.verdict == INCONCLUSIVE and "wilson" in close.evidence
-
-
-def test_claim_inconclusive_when_a_twin_is_missing():
-    claim = bidirectional_claim(runs([200, 201], [399, 398], cells=("lstm",))
-                                + [record("gru", False, 0, 200)])
-    assert claim.verdict == INCONCLUSIVE and "gru: missing bidirectional runs" in claim.why
-
-
-def test_comparison_table_marks_its_interval_kind():
-    table = comparison_table(runs([200], [390], cells=("lstm",)),
-                             {"decided_accuracy": ("decided_correct", "decided_total")})
-    assert list(table["direction"]) == ["uni", "bi"] or list(table["direction"]) == ["bi", "uni"]
-    assert set(table["interval"]) == {"wilson over items (1 seed)"}
-    uni = table[table["direction"] == "uni"].iloc[0]
-    assert uni["decided_accuracy"] == pytest.approx(0.5)
-    assert uni["decided_accuracy_low"] < 0.5 < uni["decided_accuracy_high"]
-
-
-def test_plots_are_written(tmp_path):
-    for records in (runs([200, 205], [398, 400]), runs([200], [400])):  # t and Wilson (at p = 1) whiskers
-        paths = get_task("bidir_tag").plots(records, tmp_path)
-        assert len(paths) == 1 and paths[0].exists() and paths[0].stat().st_size > 1000
+def test_loading_the_task_packages_registers_the_report():
+    """In a fresh interpreter, as `run_suite.py` starts: the tasks come with their report."""
+    code = ("from suite.tasks import all_tasks; all_tasks(); from suite.judging import REPORTS; "
+            "assert REPORTS['bidirectional'].tasks == ('bidir_tag', 'bidir_classify')")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
