@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -9,13 +10,13 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from .config import ConfigError
+from .config import ConfigError, replace
 from .models import ARCHITECTURES
 from .report import write_outputs
 from .results import cached_record
 from .runner import import_plugins, plan_execution, run_sweep
 from .sweep import PRESETS, Overrides, expand
-from .tasks import load_builtin_tasks
+from .tasks import check_run_config, get_task, load_builtin_tasks
 
 EXIT_BAD_INPUT = 2
 
@@ -76,6 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="parallel worker processes (default: one per core on CPU, "
                                                "1 on CUDA); threads per worker = cores / workers")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    p.add_argument("--backend", default="local", choices=["local", "ray"],
+                   help="where runs execute: local worker processes (default) or tasks on a Ray cluster "
+                        "(pip install -e '.[ray]')")
+    p.add_argument("--address", help="Ray cluster to join: 'auto' (the one started here with `ray start`) or "
+                                     "ray://host:port; without it --backend ray starts a local cluster")
+    p.add_argument("--precision", choices=["fp32", "bf16"], help="language-model tasks: bf16 autocast for "
+                   "forward and loss (weights stay fp32; default fp32)")
+    p.add_argument("--softmax", choices=["full", "adaptive"], help="output layer of recurrent language models: "
+                   "full (default) or adaptive (for large word vocabularies, e.g. WikiText)")
     p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                    help="import MODULE first, so it can register architectures or tasks (repeatable)")
     p.add_argument("--list", action="store_true", help="list tasks, architectures and presets, then exit")
@@ -107,12 +117,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         configs = expand(PRESETS[args.preset], over, notices)
     except ConfigError as exc:
         parser.error(str(exc))
+    try:
+        configs = with_output_choices(configs, args.softmax, args.precision)
+    except ConfigError as exc:
+        parser.error(str(exc))
     for notice in notices:
         print(notice, file=sys.stderr)
     if args.dry_run:
         for cfg in configs:
             print(f"{cfg.run_id}  {cfg.task:<14} {cfg.model.label:<14} seed {cfg.seed}  {cfg.options}")
         return 0
+    if args.address and args.backend != "ray":
+        parser.error("--address needs --backend ray")
+    if args.backend == "ray" and args.command == "run":
+        from .ray_backend import connect
+        problem = connect(args.address, args.plugin)  # before anything is written: a bad address stops here
+        if problem:
+            parser.error(problem)
     problem = unwritable(args.out)
     if problem:
         parser.error(problem)
@@ -123,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"{len(records)} of {len(configs)} runs of this sweep are cached under {args.out}")
     else:
         execution = plan_execution(args.workers, args.device, args.plugin, progress=sys.stderr.isatty())
+        execution = dataclasses.replace(execution, backend=args.backend, address=args.address)
         records = run_sweep(configs, args.out, execution, log=log)
     sweep_args = [a for a in (sys.argv[1:] if argv is None else argv) if a not in ("run", "report", "--quiet")]
     summary = write_outputs(args.out, records, command=" ".join(["python run_suite.py", *sweep_args]),
@@ -130,6 +152,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(summary)
     log(f"done in {time.perf_counter() - started:.1f}s; tables in {args.out / 'tables'}")
     return 0
+
+
+def with_output_choices(configs, softmax: str | None, precision: str | None):
+    """--softmax for recurrent language models and --precision for language-model tasks, re-validated."""
+    from .models import ARCHITECTURES
+
+    out = []
+    for cfg in configs:
+        if (softmax or precision) and get_task(cfg.task).objective == "lm":
+            adaptive_fits = softmax and ARCHITECTURES[cfg.model.arch].recurrent and not cfg.model.tie_weights
+            model = replace(cfg.model, softmax=softmax if adaptive_fits else None)
+            cfg = dataclasses.replace(cfg, model=model, train=replace(cfg.train, precision=precision))
+            check_run_config(cfg)
+        out.append(cfg)
+    return out
 
 
 def _options(args: argparse.Namespace) -> dict[str, object]:

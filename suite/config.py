@@ -31,6 +31,11 @@ class ModelConfig:
     forget_bias: float | None = None  # LSTM: total forget-gate bias; None keeps torch's init
     init: str = "default"  # default | orthogonal | identity
     spectral_radius: float | None = None  # rescale every recurrent matrix to this spectral radius
+    softmax: str = "full"  # language models: full | adaptive (Grave et al. 2017, for large word vocabularies)
+    adaptive_cutoffs: tuple[int, ...] = ()  # adaptive: frequency-rank boundaries of the clusters; () = V/16, V/4
+
+    def __post_init__(self):
+        object.__setattr__(self, "adaptive_cutoffs", tuple(self.adaptive_cutoffs))  # JSON gives a list
 
     @property
     def embed_size(self) -> int:
@@ -66,6 +71,7 @@ class TrainConfig:
     eval_batches: int = 0  # validation batches per evaluation; 0 = the whole validation split
     patience: int | None = None  # early stopping after this many evaluations without improvement
     loss_spike_factor: float = 3.0  # a step whose loss exceeds this × running mean counts as a spike
+    precision: str = "fp32"  # fp32 | bf16 (autocast for forward and loss; weights and optimiser stay fp32)
 
 
 @dataclass(frozen=True)
@@ -94,8 +100,22 @@ class RunConfig:
     @property
     def run_id(self) -> str:
         """Stable hash of the full config: the cache key of this run."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        text = json.dumps(_identity(self.to_dict()), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# Fields added after runs were first cached: hashed only when they differ from their default, so that
+# every run cached before they existed keeps its name (and the committed reference sweep stays reusable).
+LATER_FIELDS = {"model": {"softmax": "full", "adaptive_cutoffs": ()}, "train": {"precision": "fp32"}}
+
+
+def _identity(d: dict[str, Any]) -> dict[str, Any]:
+    d = {**d, **{part: dict(d[part]) for part in LATER_FIELDS}}
+    for part, defaults in LATER_FIELDS.items():
+        for key, default in defaults.items():
+            if d[part].get(key) == default:
+                d[part].pop(key, None)
+    return d
 
 
 def replace(obj, **changes):

@@ -31,6 +31,8 @@ class Execution:
     threads: int = 1  # torch intra-op threads per worker
     plugins: tuple[str, ...] = ()
     progress: bool = False
+    backend: str = "local"  # local (worker processes here) | ray (tasks on a Ray cluster)
+    address: str | None = None  # ray: None starts a local cluster; "auto" or "ray://host:port" joins one
 
 
 def plan_execution(workers: int | None, device: str, plugins: Sequence[str] = (), progress: bool = False,
@@ -38,8 +40,8 @@ def plan_execution(workers: int | None, device: str, plugins: Sequence[str] = ()
     """Split the machine's cores between workers so that workers × threads never exceeds them."""
     if cores is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if workers is None:
-        workers = 1 if device.startswith("cuda") else max(1, cores)
+    if workers is None:  # one process per GPU (each takes its own, see _worker_init), else one per core
+        workers = max(1, torch.cuda.device_count()) if device.startswith("cuda") else max(1, cores)
     workers = max(1, workers)
     return Execution(workers, max(1, cores // workers), tuple(plugins), progress and workers == 1)
 
@@ -52,6 +54,15 @@ def import_plugins(modules: Sequence[str]) -> None:
 
 def versions() -> dict[str, str]:
     return {"suite": __version__, "torch": torch.__version__, "python": platform.python_version()}
+
+
+def device_name(device: str) -> str:
+    """What actually ran, e.g. 'cpu' or 'cuda:0 (NVIDIA H200)'."""
+    if not device.startswith("cuda"):
+        return device
+    index = torch.device(device).index
+    index = torch.cuda.current_device() if index is None else index
+    return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
 
 
 def keep_freed_memory() -> bool:
@@ -76,7 +87,8 @@ def execute(cfg: RunConfig, out_dir: Path, execution: Execution) -> dict:
     import_plugins(execution.plugins)
     record = {"run_id": cfg.run_id, "label": cfg.model.label, "config": cfg.to_dict(), "seed": cfg.seed,
               "versions": versions(), "threads": execution.threads, "plugins": list(execution.plugins),
-              "host": platform.node(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+              "host": platform.node(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+              "device": device_name(cfg.device), "precision": cfg.train.precision}
     started = time.perf_counter()
     try:
         torch.manual_seed(cfg.seed)
@@ -94,7 +106,9 @@ def execute(cfg: RunConfig, out_dir: Path, execution: Execution) -> dict:
     return record
 
 
-def _worker_init(threads: int, plugins: tuple[str, ...]) -> None:
+def _worker_init(threads: int, plugins: tuple[str, ...], gpus=None) -> None:
+    if gpus is not None:  # before CUDA starts in this process: "cuda" is then this worker's own GPU
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpus.get())
     torch.set_num_threads(threads)
     import_plugins(plugins)
 
@@ -122,6 +136,10 @@ def run_sweep(configs: Sequence[RunConfig], out_dir: Path, execution: Execution,
 
 
 def _execute_all(pending, out_dir, execution):
+    if execution.backend == "ray":
+        from . import ray_backend
+        yield from ray_backend.run(pending, out_dir, execution, execute, failed_record)
+        return
     if execution.workers == 1 or len(pending) <= 1:
         for cfg in pending:
             yield execute(cfg, out_dir, execution)
@@ -129,17 +147,33 @@ def _execute_all(pending, out_dir, execution):
     # spawn: fresh interpreters, no forked OpenMP state; each worker gets its share of the cores.
     context = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(execution.workers, mp_context=context, initializer=_worker_init,
-                                initargs=(execution.threads, execution.plugins)) as pool:
+                                initargs=(execution.threads, execution.plugins,
+                                          _gpu_queue(context, pending, execution.workers))) as pool:
         futures = {pool.submit(execute, cfg, out_dir, execution): cfg for cfg in pending}
         for future in cf.as_completed(futures):
             try:
                 yield future.result()
             except Exception as exc:  # the worker process itself died
                 cfg = futures[future]
-                record = {"run_id": cfg.run_id, "label": cfg.model.label, "config": cfg.to_dict(),
-                          "seed": cfg.seed, "status": "failed", "error": f"worker died: {exc}"}
+                record = failed_record(cfg, f"worker died: {exc}")
                 write_json_atomic(record_path(out_dir, cfg.run_id), record)
                 yield record
+
+
+def failed_record(cfg: RunConfig, error: str) -> dict:
+    """The record of a run whose worker died before it could write one (retried on the next invocation)."""
+    return {"run_id": cfg.run_id, "label": cfg.model.label, "config": cfg.to_dict(), "seed": cfg.seed,
+            "status": "failed", "error": error}
+
+
+def _gpu_queue(context, pending, workers: int):
+    """One GPU index per worker process when runs ask for plain "cuda" on a multi-GPU machine, else None."""
+    if not any(c.device == "cuda" for c in pending) or torch.cuda.device_count() < 2:
+        return None
+    queue = context.Queue()
+    for worker in range(workers):
+        queue.put(worker % torch.cuda.device_count())
+    return queue
 
 
 def _summary_line(record: dict) -> str:
