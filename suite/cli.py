@@ -109,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown preset '{args.preset}'; valid: {', '.join(PRESETS)}")
     if args.workers is not None and args.workers <= 0:
         parser.error(f"--workers must be positive (got {args.workers})")
+    if args.address and args.backend != "ray":
+        parser.error("--address needs --backend ray")
     over = Overrides(tasks=args.tasks, archs=args.archs, layers=args.layers, hidden=args.hidden,
                      seeds=args.seeds, steps=args.steps, skip=args.skip,
                      bidirectional=args.bidirectional, device=args.device, options=_options(args))
@@ -127,8 +129,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         for cfg in configs:
             print(f"{cfg.run_id}  {cfg.task:<14} {cfg.model.label:<14} seed {cfg.seed}  {cfg.options}")
         return 0
-    if args.address and args.backend != "ray":
-        parser.error("--address needs --backend ray")
     if args.backend == "ray" and args.command == "run":
         from .ray_backend import connect
         problem = connect(args.address, args.plugin)  # before anything is written: a bad address stops here

@@ -37,15 +37,23 @@ class AdaptiveHead(nn.Module):
         self.softmax = nn.AdaptiveLogSoftmaxWithLoss(width, vocab_size, list(cutoffs), div_value=4.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.softmax.log_prob(x.reshape(-1, x.shape[-1])).reshape(*x.shape[:-1], -1)
+        with _full_precision(x):
+            return self.softmax.log_prob(x.reshape(-1, x.shape[-1]).float()).reshape(*x.shape[:-1], -1)
 
     def target_log_prob(self, x: torch.Tensor, targets: torch.Tensor, ignore_index: int) -> torch.Tensor:
         """log P(target) for each position (0 where target == ignore_index), shape of `targets`."""
         flat, keep = targets.reshape(-1), targets.reshape(-1) != ignore_index
         out = torch.zeros(flat.shape, dtype=torch.float32, device=x.device)
         if keep.any():
-            out[keep] = self.softmax(x.reshape(-1, x.shape[-1])[keep], flat[keep]).output.float()
+            with _full_precision(x):
+                out[keep] = self.softmax(x.reshape(-1, x.shape[-1])[keep].float(), flat[keep]).output
         return out.reshape(targets.shape)
+
+
+def _full_precision(x: torch.Tensor):
+    """Autocast off: torch's adaptive softmax mixes its fp32 buffers with bf16 cluster outputs and fails
+    (index_copy_ dtype mismatch). Its matrices are small — that is the point of it — so fp32 costs little."""
+    return torch.autocast(x.device.type, enabled=False)
 
 
 def output_layer(cfg: ModelConfig, width: int, num_outputs: int, objective: str) -> nn.Module:

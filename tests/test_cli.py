@@ -135,3 +135,21 @@ def test_list_shows_tasks_architectures_and_presets(capsys):
     assert main(["--list"]) == 0
     out = capsys.readouterr().out
     assert "grammar_lm" in out and "rnn_tanh" in out and "standard" in out
+
+
+def test_softmax_and_precision_reach_the_language_model_runs_and_their_records(tmp_path):
+    assert main([*TINY, "--softmax", "adaptive", "--precision", "bf16", "--out", str(tmp_path)]) == 0
+    records = load_records(tmp_path)
+    assert records and all(r["config"]["model"]["softmax"] == "adaptive" for r in records)
+    assert all(r["precision"] == "bf16" and r["device"] == "cpu" and r["status"] == "ok" for r in records)
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--softmax", "hierarchical"], "invalid choice: 'hierarchical'"),
+    (["--precision", "fp8"], "invalid choice: 'fp8'"),
+    (["--backend", "slurm"], "invalid choice: 'slurm'"),
+    (["--address", "auto"], "--address needs --backend ray"),
+])
+def test_bad_backend_softmax_and_precision_are_one_line_exit_2(tmp_path, capsys, args, expected):
+    code, err = run_cli(capsys, "--preset", "smoke", *args, "--out", str(tmp_path / "out"))
+    assert code == 2 and expected in err and len(err.strip().splitlines()) == 1
