@@ -1,6 +1,7 @@
 """The trainer: fused forward/backward, optional norm clipping, schedules, early stopping, NaN guard."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -62,7 +63,7 @@ def validate_train_config(cfg: TrainConfig) -> None:
 def autocast(precision: str, device: str):
     """The forward pass and loss under `precision` (bf16 autocast); parameters and optimiser stay fp32."""
     dtype = PRECISIONS[precision]
-    return torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype is not None)
+    return contextlib.nullcontext() if dtype is None else torch.autocast(torch.device(device).type, dtype=dtype)
 
 
 def loss_fn(output: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
