@@ -38,16 +38,21 @@ class AdaptiveHead(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with _full_precision(x):
-            return self.softmax.log_prob(x.reshape(-1, x.shape[-1]).float()).reshape(*x.shape[:-1], -1)
+            return self.softmax.log_prob(self._own_dtype(x).reshape(-1, x.shape[-1])).reshape(*x.shape[:-1], -1)
 
     def target_log_prob(self, x: torch.Tensor, targets: torch.Tensor, ignore_index: int) -> torch.Tensor:
         """log P(target) for each position (0 where target == ignore_index), shape of `targets`."""
         flat, keep = targets.reshape(-1), targets.reshape(-1) != ignore_index
-        out = torch.zeros(flat.shape, dtype=torch.float32, device=x.device)
+        x = self._own_dtype(x)
+        out = torch.zeros(flat.shape, dtype=x.dtype, device=x.device)
         if keep.any():
             with _full_precision(x):
-                out[keep] = self.softmax(x.reshape(-1, x.shape[-1])[keep].float(), flat[keep]).output
+                out[keep] = self.softmax(x.reshape(-1, x.shape[-1])[keep], flat[keep]).output
         return out.reshape(targets.shape)
+
+    def _own_dtype(self, x: torch.Tensor) -> torch.Tensor:
+        """Features in the head's dtype: bf16 ones from autocast go up to fp32, a float64 copy stays float64."""
+        return x.to(self.softmax.head.weight.dtype)
 
 
 def _full_precision(x: torch.Tensor):

@@ -1,5 +1,6 @@
 """The adaptive softmax is exact: its losses, perplexities and probe scores are the log-probabilities of
 the full distribution torch's AdaptiveLogSoftmaxWithLoss.log_prob gives over the whole vocabulary."""
+import copy
 import math
 
 import pytest
@@ -105,3 +106,12 @@ def test_default_cutoffs_are_frequency_ranks_at_one_sixteenth_and_one_quarter():
 def test_impossible_adaptive_configs_are_config_errors(cfg, objective):
     with pytest.raises(ConfigError):
         build_model(cfg, 100, objective, num_outputs=3)
+
+
+def test_a_float64_copy_gives_the_same_distribution_as_gradient_measurement_needs():
+    model = adaptive_model()
+    tokens = torch.randint(0, VOCAB, (2, 5))
+    with torch.no_grad():
+        single, _ = model(tokens)
+        double, _ = copy.deepcopy(model).double()(tokens)
+    assert double.dtype == torch.float64 and torch.allclose(double.float(), single, atol=1e-5)
