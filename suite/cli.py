@@ -111,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--workers must be positive (got {args.workers})")
     if args.address and args.backend != "ray":
         parser.error("--address needs --backend ray")
+    if args.backend == "ray" and args.device.startswith("cuda:"):
+        parser.error(f"with --backend ray use --device cuda, not {args.device}: Ray gives each run a GPU of its own")
     over = Overrides(tasks=args.tasks, archs=args.archs, layers=args.layers, hidden=args.hidden,
                      seeds=args.seeds, steps=args.steps, skip=args.skip,
                      bidirectional=args.bidirectional, device=args.device, options=_options(args))

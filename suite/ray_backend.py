@@ -120,6 +120,8 @@ def _collect(ref, cfg: RunConfig, retries: int, failed_record) -> dict:
 
     try:
         return ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:  # raised outside the run itself, e.g. the suite failed to import
+        return failed_record(cfg, f"failed on the Ray worker: {_first_line(getattr(exc, 'cause', None) or exc)}")
     except ray.exceptions.RayError as exc:  # the worker process or its node died, every attempt
         return failed_record(cfg, f"Ray worker died ({retries + 1} attempt(s)): {_first_line(exc)}")
 

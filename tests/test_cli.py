@@ -149,6 +149,7 @@ def test_softmax_and_precision_reach_the_language_model_runs_and_their_records(t
     (["--precision", "fp8"], "invalid choice: 'fp8'"),
     (["--backend", "slurm"], "invalid choice: 'slurm'"),
     (["--address", "auto"], "--address needs --backend ray"),
+    (["--backend", "ray", "--device", "cuda:1"], "with --backend ray use --device cuda"),
 ])
 def test_bad_backend_softmax_and_precision_are_one_line_exit_2(tmp_path, capsys, args, expected):
     code, err = run_cli(capsys, "--preset", "smoke", *args, "--out", str(tmp_path / "out"))
