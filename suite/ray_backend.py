@@ -86,6 +86,8 @@ def run(pending: Sequence[RunConfig], out_dir: Path, execution, execute: Executo
 
     `execution` is the runner's Execution; `execute` and `failed_record` are the runner's own (passed in,
     so that this module does not import the runner that dispatches to it)."""
+    if not pending:
+        return
     import ray
 
     problem = connect(execution.address, execution.plugins)
