@@ -18,6 +18,7 @@ from suite.config import RunConfig
 from suite.results import cached_record, runs_dir
 from suite.runner import Execution, execute, failed_record, run_sweep
 from suite.sweep import PRESETS, Overrides, expand
+from suite.tasks import TASKS
 
 ray = pytest.importorskip("ray")
 from suite import ray_backend  # noqa: E402
@@ -58,6 +59,8 @@ def cluster(tmp_path_factory):
     yield
     ray.shutdown()
     sys.path.remove(str(plugin_dir))
+    TASKS.pop("ray_sleepy")  # later tests expand every registered task
+    sys.modules.pop(PLUGIN)
 
 
 def test_run_suite_smoke_on_a_local_ray_cluster_gives_the_local_backends_records_then_caches(tmp_path):
