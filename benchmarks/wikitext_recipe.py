@@ -60,9 +60,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--budget-seconds", type=float, default=0.0,
                    help="stop each suite run after this many seconds of training (0 = no budget)")
     p.add_argument("--eval-every", type=int, default=0,
-                   help="suite path: validate every N steps (0 = once per epoch, as the recipe)")
+                   help="suite path: validate every N steps (0 = once per epoch, as the recipe); needs --epochs 1")
     p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="suite path: autocast dtype")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.eval_every and args.epochs != 1:
+        p.error("--eval-every needs --epochs 1: more validations would decay the plateau schedule's lr sooner")
+    return args
 
 
 # --------------------------------------------------------------------------- (a) through the suite
@@ -75,7 +78,10 @@ def run_suite_path(args, softmax: str = "full", target_ppl: float = 0.0) -> dict
     cfg = RunConfig(
         task="text_lm",
         model=ModelConfig(arch="lstm", layers=LAYERS, hidden=HIDDEN, embed=EMBED, dropout=DROPOUT, softmax=softmax),
-        train=TrainConfig(optimizer="sgd", lr=LR, clip=CLIP, schedule="plateau", plateau_factor=4.0,
+        # Within one epoch the plateau schedule never decays (it validates once, at the end); with extra
+        # validations (--eval-every, one epoch only) a constant lr keeps exactly that schedule.
+        train=TrainConfig(optimizer="sgd", lr=LR, clip=CLIP, schedule="constant" if args.eval_every else "plateau",
+                          plateau_factor=4.0,
                           bptt=BPTT, batch_size=BATCH, epochs=args.epochs, eval_every=args.eval_every,
                           max_seconds=args.budget_seconds or None, precision=args.precision),
         seed=args.seed, device=args.device,
