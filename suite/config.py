@@ -43,12 +43,14 @@ class ModelConfig:
 
     @property
     def label(self) -> str:
-        """Short human name used in tables and plots, e.g. 'lstm', 'lstm×2+res', 'bi-gru'."""
+        """Short human name used in tables and plots, e.g. 'lstm', 'lstm×2+res', 'bi-gru', 'lstm+adaptive'."""
         name = ("bi-" if self.bidirectional else "") + self.arch
         if self.layers > 1:
             name += f"×{self.layers}"
         if self.skip != "none" and self.layers > 1:
             name += "+" + SKIP_ABBREVIATIONS[self.skip]
+        if self.softmax != "full":  # tables keep full- and adaptive-softmax runs of one model apart
+            name += "+" + self.softmax
         return name
 
 

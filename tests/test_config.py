@@ -23,3 +23,8 @@ def test_a_config_survives_its_json_record():
     cfg = RunConfig("x", ModelConfig(softmax="adaptive", adaptive_cutoffs=[10, 40]), TrainConfig(precision="bf16"))
     again = RunConfig.from_dict(cfg.to_dict())
     assert again == cfg and again.run_id == cfg.run_id and again.model.adaptive_cutoffs == (10, 40)
+
+
+def test_the_label_tells_an_adaptive_softmax_apart_and_leaves_others_as_they_were():
+    assert ModelConfig("lstm", 2, skip="residual").label == "lstm×2+res"
+    assert ModelConfig("lstm", 2, skip="residual", softmax="adaptive").label == "lstm×2+res+adaptive"
