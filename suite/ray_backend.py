@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import logging
+import os
 import socket
 import tempfile
 from pathlib import Path
@@ -36,6 +37,7 @@ def connect(address: str | None, plugins: Sequence[str] = ()) -> str | None:
         return INSTALL
     if ray.is_initialized():
         return None
+    address = address or os.environ.get("RAY_ADDRESS") or None  # what ray.init itself would join
     problem = unreachable(address)
     if problem:
         return problem
