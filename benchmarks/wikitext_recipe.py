@@ -10,6 +10,14 @@ example is, then prints both test perplexities and their ratio (issue 6 asks for
     python benchmarks/wikitext_recipe.py                      # the full thing (≈ 1.6 h per path on 2 cores)
     python benchmarks/wikitext_recipe.py --epochs 1 --max-batches 300   # a smoke test in minutes
 
+With `--softmax both` the suite path runs twice, with the full and with the adaptive softmax (issue 13):
+it prints each run's validation perplexity and training time, and the training time the adaptive run
+takes to reach the full run's final validation perplexity; `--budget-seconds S` stops both runs after S
+seconds of training, so their validation perplexities compare at equal cost:
+
+    python benchmarks/wikitext_recipe.py --paths suite --softmax both --epochs 1 --eval-every 150
+    python benchmarks/wikitext_recipe.py --paths suite --softmax both --budget-seconds 300 --eval-every 100
+
 Known, deliberate differences between the paths (none changes the recipe): the suite's vocabulary
 has one extra id (<pad>, never a target); its stream layout scores the last token of each batch
 column (the example does not); its hidden state carries over epoch boundaries (the example resets).
@@ -47,33 +55,72 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     p.add_argument("--paths", default="suite,bare", help="which paths to run: suite, bare or both")
     p.add_argument("--out", type=Path, default=Path("/tmp/wikitext_recipe"), help="records and summary JSON")
-    return p.parse_args(argv)
+    p.add_argument("--softmax", choices=["full", "adaptive", "both"], default="full",
+                   help="output layer of the suite path; both: full, then adaptive, compared (default: full)")
+    p.add_argument("--budget-seconds", type=float, default=0.0,
+                   help="stop each suite run after this many seconds of training (0 = no budget)")
+    p.add_argument("--eval-every", type=int, default=0,
+                   help="suite path: validate every N steps (0 = once per epoch, as the recipe); needs --epochs 1")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="suite path: autocast dtype")
+    args = p.parse_args(argv)
+    if args.eval_every and args.epochs != 1:
+        p.error("--eval-every needs --epochs 1: more validations would decay the plateau schedule's lr sooner")
+    return args
 
 
 # --------------------------------------------------------------------------- (a) through the suite
 
 
-def run_suite_path(args) -> dict:
+def run_suite_path(args, softmax: str = "full", target_ppl: float = 0.0) -> dict:
     from suite.config import ModelConfig, RunConfig, TrainConfig
     from suite.runner import Execution, execute
 
     cfg = RunConfig(
         task="text_lm",
-        model=ModelConfig(arch="lstm", layers=LAYERS, hidden=HIDDEN, embed=EMBED, dropout=DROPOUT),
-        train=TrainConfig(optimizer="sgd", lr=LR, clip=CLIP, schedule="plateau", plateau_factor=4.0,
-                          bptt=BPTT, batch_size=BATCH, epochs=args.epochs),
+        model=ModelConfig(arch="lstm", layers=LAYERS, hidden=HIDDEN, embed=EMBED, dropout=DROPOUT, softmax=softmax),
+        # Within one epoch the plateau schedule never decays (it validates once, at the end); with extra
+        # validations (--eval-every, one epoch only) a constant lr keeps exactly that schedule.
+        train=TrainConfig(optimizer="sgd", lr=LR, clip=CLIP, schedule="constant" if args.eval_every else "plateau",
+                          plateau_factor=4.0,
+                          bptt=BPTT, batch_size=BATCH, epochs=args.epochs, eval_every=args.eval_every,
+                          max_seconds=args.budget_seconds or None, precision=args.precision),
         seed=args.seed, device=args.device,
         options={"corpus": str(args.data), "tokenizer": "word", "vocab_size": 0, "min_count": 1,
                  "max_train_words": args.max_batches * BATCH * BPTT, "max_eval_words": args.max_eval_words,
-                 "eval_batch_size": EVAL_BATCH, "init_range": INIT_RANGE, "target_ppl": 0.0})
+                 "eval_batch_size": EVAL_BATCH, "init_range": INIT_RANGE, "target_ppl": target_ppl})
     started = time.perf_counter()
     record = execute(cfg, args.out, Execution(threads=args.threads or torch.get_num_threads()))
     if record["status"] != "ok":
         raise SystemExit(f"suite path {record['status']}: {record.get('error')}")
     curve = [math.exp(p["valid_loss"]) for p in record["training"]["curve"] if "valid_loss" in p]
-    return {"test_ppl": record["metrics"]["test_ppl"], "valid_ppl_per_epoch": curve,
-            "vocab_size": record["metrics"]["vocab_size"], "parameters": record["parameters"],
+    metrics = record["metrics"]
+    return {"softmax": softmax, "test_ppl": metrics["test_ppl"], "valid_ppl": metrics["valid_ppl"],
+            "valid_ppl_per_epoch": curve, "vocab_size": metrics["vocab_size"], "parameters": record["parameters"],
+            "train_seconds": record["train_seconds"], "tokens_per_second": record["tokens_per_second"],
+            "steps": record["training"]["steps"], "stopped_by": record["training"]["stopped_by"],
+            "seconds_to_target": metrics.get("seconds_to_target"), "device": record["device"],
             "seconds": time.perf_counter() - started, "run_id": record["run_id"]}
+
+
+def run_suite_paths(args, results: dict) -> None:
+    """The suite path with each requested softmax; an adaptive run after a full one aims at its perplexity."""
+    target = 0.0
+    for softmax in (["full", "adaptive"] if args.softmax == "both" else [args.softmax]):
+        key = "suite" if softmax == "full" else "suite_adaptive"
+        results[key] = run = run_suite_path(args, softmax, target)
+        print(f"(a) suite, {softmax} softmax: valid ppl {run['valid_ppl']:.2f}, test ppl {run['test_ppl']:.2f}, "
+              f"valid ppl per evaluation {[round(v, 2) for v in run['valid_ppl_per_epoch']]}, "
+              f"{run['train_seconds']:.0f} s training ({run['stopped_by']}), {run['tokens_per_second']:,.0f} tokens/s, "
+              f"{run['seconds']:.0f} s in all", flush=True)
+        target = target or run["valid_ppl"]
+    if args.softmax == "both":
+        full, adaptive = results["suite"], results["suite_adaptive"]
+        reached = adaptive["seconds_to_target"]
+        results["adaptive_time_fraction"] = None if reached is None else reached / full["train_seconds"]
+        print(f"adaptive softmax reaches the full softmax's valid ppl {full['valid_ppl']:.2f} after "
+              + ("— never —" if reached is None else
+                 f"{reached:.0f} s of training = {reached / full['train_seconds']:.2f} × the full run's "
+                 f"{full['train_seconds']:.0f} s (issue 13 asks ≤ 0.5)"), flush=True)
 
 
 # --------------------------------------------------------------------------- (b) the bare loop
@@ -191,16 +238,13 @@ def main(argv=None) -> int:
     paths = {p.strip() for p in args.paths.split(",")}
     results = {}
     if "suite" in paths:
-        results["suite"] = run_suite_path(args)
-        print(f"(a) suite: test ppl {results['suite']['test_ppl']:.2f}, valid ppl per epoch "
-              f"{[round(v, 2) for v in results['suite']['valid_ppl_per_epoch']]}, "
-              f"{results['suite']['seconds']:.0f} s", flush=True)
+        run_suite_paths(args, results)
     if "bare" in paths:
         results["bare"] = run_bare_path(args)
         print(f"(b) bare:  test ppl {results['bare']['test_ppl']:.2f}, valid ppl per epoch "
               f"{[round(v, 2) for v in results['bare']['valid_ppl_per_epoch']]}, "
               f"{results['bare']['seconds']:.0f} s", flush=True)
-    if len(results) == 2:
+    if "suite" in results and "bare" in results:
         ratio = results["suite"]["test_ppl"] / results["bare"]["test_ppl"]
         results["ratio_suite_over_bare"] = ratio
         results["within_3_percent"] = abs(ratio - 1) <= 0.03

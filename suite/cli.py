@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import signal
 import sys
@@ -11,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
-from .config import ConfigError, RunConfig
+from .config import ConfigError, RunConfig, replace
 from .models import ARCHITECTURES
 from .report import write_outputs
 from .identity import PluginError, identify, import_plugins
@@ -19,7 +20,7 @@ from .preflight import check_fits_in_memory
 from .results import FINISHED, cached_record
 from .runner import Execution, plan_execution, run_sweep
 from .sweep import PRESETS, Overrides, expand
-from .tasks import all_tasks
+from .tasks import all_tasks, check_run_config
 
 EXIT_FAILED_RUNS = 1
 EXIT_BAD_INPUT = 2
@@ -81,6 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="parallel worker processes (default: one per core on CPU, "
                                                "1 on CUDA); threads per worker = cores / workers")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    p.add_argument("--backend", default="local", choices=["local", "ray"],
+                   help="where runs execute: local worker processes (default) or tasks on a Ray cluster "
+                        "(pip install -e '.[ray]')")
+    p.add_argument("--address", help="Ray cluster to join: 'auto' (the one started here with `ray start`) or "
+                                     "ray://host:port; without it --backend ray starts a local cluster")
+    p.add_argument("--precision", choices=["fp32", "bf16"], help="language-model tasks: bf16 autocast for "
+                   "forward and loss (weights stay fp32; default fp32)")
+    p.add_argument("--softmax", choices=["full", "adaptive"], help="output layer of recurrent language models: "
+                   "full (default) or adaptive (for large word vocabularies, e.g. WikiText)")
     p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                    help="import MODULE first, so it can register architectures or tasks (repeatable)")
     p.add_argument("--list", action="store_true", help="list tasks, architectures and presets, then exit")
@@ -111,6 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for cfg in configs:
             print(f"{cfg.run_id}  {cfg.task:<14} {cfg.model.label:<14} seed {cfg.seed}  {cfg.options}")
         return 0
+    if args.backend == "ray" and args.command == "run":
+        from .ray_backend import connect
+        problem = connect(args.address, args.plugin)  # before anything is written: a bad address stops here
+        if problem:
+            parser.error(problem)
     problem = unwritable(args.out)
     if problem:
         parser.error(problem)
@@ -136,16 +151,35 @@ def plan(args: argparse.Namespace) -> tuple[list[RunConfig], Execution]:
     part of the request cannot run."""
     if args.preset not in PRESETS:
         raise ConfigError(f"unknown preset '{args.preset}'; valid: {', '.join(PRESETS)}")
+    if args.address and args.backend != "ray":
+        raise ConfigError("--address needs --backend ray")
+    if args.backend == "ray" and args.device.startswith("cuda:"):
+        raise ConfigError(f"with --backend ray use --device cuda, not {args.device}: Ray gives each run a GPU "
+                          "of its own")
     execution = plan_execution(args.workers, args.device, args.plugin, progress=sys.stderr.isatty())
+    execution = dataclasses.replace(execution, backend=args.backend, address=args.address)
     over = Overrides(tasks=args.tasks, archs=args.archs, layers=args.layers, hidden=args.hidden,
                      seeds=args.seeds, steps=args.steps, skip=args.skip,
                      bidirectional=args.bidirectional, device=args.device, options=_options(args))
     notices: list[str] = []
-    configs = expand(PRESETS[args.preset], over, notices)
+    configs = with_output_choices(expand(PRESETS[args.preset], over, notices), args.softmax, args.precision)
     check_memory(configs, execution.workers)
     for notice in notices:
         print(notice, file=sys.stderr)
     return [identify(cfg, execution.threads) for cfg in configs], execution
+
+
+def with_output_choices(configs, softmax: str | None, precision: str | None) -> list[RunConfig]:
+    """--softmax for recurrent language models and --precision for language-model tasks, re-validated."""
+    out = []
+    for cfg in configs:
+        if (softmax or precision) and all_tasks()[cfg.task].objective == "lm":
+            adaptive_fits = softmax and ARCHITECTURES[cfg.model.arch].recurrent and not cfg.model.tie_weights
+            model = replace(cfg.model, softmax=softmax if adaptive_fits else None)
+            cfg = dataclasses.replace(cfg, model=model, train=replace(cfg.train, precision=precision))
+            check_run_config(cfg)
+        out.append(cfg)
+    return out
 
 
 # A lower bound on any task's vocabulary: the memory check here needs no data, so it can only refuse a

@@ -31,6 +31,11 @@ class ModelConfig:
     forget_bias: float | None = None  # LSTM: total forget-gate bias; None keeps torch's init
     init: str = "default"  # default | orthogonal | identity
     spectral_radius: float | None = None  # rescale every recurrent matrix to this spectral radius
+    softmax: str = "full"  # language models: full | adaptive (Grave et al. 2017, for large word vocabularies)
+    adaptive_cutoffs: tuple[int, ...] = ()  # adaptive: frequency-rank boundaries of the clusters; () = V/16, V/4
+
+    def __post_init__(self):
+        object.__setattr__(self, "adaptive_cutoffs", tuple(self.adaptive_cutoffs))  # JSON gives a list
 
     @property
     def embed_size(self) -> int:
@@ -38,12 +43,14 @@ class ModelConfig:
 
     @property
     def label(self) -> str:
-        """Short human name used in tables and plots, e.g. 'lstm', 'lstm×2+res', 'bi-gru'."""
+        """Short human name used in tables and plots, e.g. 'lstm', 'lstm×2+res', 'bi-gru', 'lstm+adaptive'."""
         name = ("bi-" if self.bidirectional else "") + self.arch
         if self.layers > 1:
             name += f"×{self.layers}"
         if self.skip != "none" and self.layers > 1:
             name += "+" + SKIP_ABBREVIATIONS[self.skip]
+        if self.softmax != "full":  # tables keep full- and adaptive-softmax runs of one model apart
+            name += "+" + self.softmax
         return name
 
 
@@ -66,6 +73,7 @@ class TrainConfig:
     eval_batches: int = 0  # validation batches per evaluation; 0 = the whole validation split
     patience: int | None = None  # early stopping after this many evaluations without improvement
     loss_spike_factor: float = 3.0  # a step whose loss exceeds this × running mean counts as a spike
+    precision: str = "fp32"  # fp32 | bf16 (autocast for forward and loss; weights and optimiser stay fp32)
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,12 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .config import ConfigError, ModelConfig
 from .registry import ARCHITECTURES, Architecture, register_architecture
+from .softmax import output_layer
 
 OBJECTIVES = ("lm", "classify", "tag")
 INITS = ("default", "orthogonal", "identity")
 SKIPS = ("none", "residual", "highway")
+SOFTMAXES = ("full", "adaptive")
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 
 # --------------------------------------------------------------------------- recurrent layers
@@ -182,19 +184,26 @@ class RecurrentModel(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         if cfg.skip == "highway":  # one transform gate per layer above the first
             self.gates = nn.ModuleList(nn.Linear(width, width) for _ in range(cfg.layers - 1))
-        self.head = nn.Linear(width, num_outputs)
+        self.head = output_layer(cfg, width, num_outputs, objective)
         if cfg.tie_weights:
             self.head.weight = self.embedding.weight
 
     def forward(self, tokens, state=None, lengths=None):
-        """tokens [B, T] → (logits [B, T, V] or [B, C] for 'classify', new state per layer)."""
+        """tokens [B, T] → (logits [B, T, V] or [B, C] for 'classify', new state per layer).
+
+        Under the adaptive softmax the [B, T, V] output is log-probabilities (see AdaptiveHead)."""
+        x, new_state = self.features(tokens, state, lengths)
+        return self._head(x, lengths), new_state
+
+    def features(self, tokens, state=None, lengths=None):
+        """tokens [B, T] → (top-layer outputs [B, T, D] that the head reads, new state per layer)."""
         x = self.drop(self.embedding(tokens))
         new_state = []
         for i, layer in enumerate(self.layers):
             y, s = layer(x, None if state is None else state[i], lengths)
             x = self._combine(i, x, y)
             new_state.append(s)
-        return self._head(x, lengths), new_state
+        return x, new_state
 
     def step_by_step(self, tokens, state=None, probes=None):
         """The forward pass one timestep at a time, same parameters.
@@ -330,6 +339,13 @@ def validate_model_config(cfg: ModelConfig, objective: str) -> None:
     if cfg.tie_weights and (objective != "lm" or cfg.embed_size != cfg.hidden):
         raise ConfigError("tie_weights needs a language model with embed == hidden "
                           f"(got objective={objective}, embed={cfg.embed_size}, hidden={cfg.hidden})")
+    if cfg.softmax not in SOFTMAXES:
+        raise ConfigError(f"unknown softmax '{cfg.softmax}'; valid: {', '.join(SOFTMAXES)}")
+    if cfg.softmax == "adaptive" and (objective != "lm" or cfg.tie_weights or not arch.recurrent):
+        raise ConfigError("the adaptive softmax needs a recurrent language model with untied output weights "
+                          f"(got objective={objective}, arch={cfg.arch}, tie_weights={cfg.tie_weights})")
+    if list(cfg.adaptive_cutoffs) != sorted(set(cfg.adaptive_cutoffs)) or any(c <= 0 for c in cfg.adaptive_cutoffs):
+        raise ConfigError(f"adaptive_cutoffs must be increasing positive ranks (got {list(cfg.adaptive_cutoffs)})")
     if cfg.skip not in SKIPS:
         raise ConfigError(f"unknown skip '{cfg.skip}'; valid: {', '.join(SKIPS)}")
     if cfg.init not in INITS:

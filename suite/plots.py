@@ -13,7 +13,7 @@ _EXTRA = ["#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf"]
 
 def colour(label: str) -> str:
     """Same colour for the same model label in every figure (architecture decides the hue)."""
-    arch = label.removeprefix("bi-").split("×")[0]
+    arch = label.removeprefix("bi-").split("×")[0].split("+")[0]
     if arch in _BASE_COLOURS:
         return _BASE_COLOURS[arch]
     return _EXTRA[sum(map(ord, arch)) % len(_EXTRA)]  # stable across runs, unlike hash()

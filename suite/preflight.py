@@ -18,8 +18,10 @@ HUB_TIMEOUT_SECONDS = 5.0
 
 
 def parameter_count(model: ModelConfig, objective: str, vocab_size: int, num_outputs: int | None = None) -> int:
-    """Exact parameter count of a model, built on torch's meta device: nothing is allocated."""
-    shape_only = dataclasses.replace(model, init="default", spectral_radius=None, forget_bias=None)
+    """Parameter count of a model, built on torch's meta device: nothing is allocated. An adaptive softmax
+    is counted as the full one, an upper bound (its cut-offs need the real vocabulary)."""
+    shape_only = dataclasses.replace(model, init="default", spectral_radius=None, forget_bias=None,
+                                     softmax="full", adaptive_cutoffs=())
     with torch.device("meta"):
         return count_parameters(build_model(shape_only, vocab_size, objective, num_outputs))
 

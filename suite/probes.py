@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from .data import IGNORE, Example, collate
+from .softmax import log_probabilities
 
 
 @torch.no_grad()
@@ -35,8 +36,8 @@ def continuation_logprobs(model: nn.Module, prefixes: Sequence[Sequence[int]],
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         batch = collate([examples[i] for i in idx]).to(device)
-        logits, _ = model(batch.inputs)
-        logp = torch.log_softmax(logits.float(), dim=-1)
+        output, _ = model(batch.inputs)
+        logp = log_probabilities(output, model)
         mask = batch.targets != IGNORE
         picked = logp.gather(2, batch.targets.clamp_min(0).unsqueeze(-1)).squeeze(-1) * mask
         for row, i in enumerate(idx):
@@ -55,8 +56,8 @@ def next_token_logprobs(model: nn.Module, prefixes: Sequence[Sequence[int]], dev
     for start in range(0, len(prefixes), batch_size):
         chunk = prefixes[start:start + batch_size]
         batch = collate([Example(list(p), [IGNORE] * len(p)) for p in chunk]).to(device)
-        logits, _ = model(batch.inputs)
-        last = batch.lengths.to(logits.device) - 1
-        rows.append(torch.log_softmax(logits[torch.arange(len(chunk)), last].float(), dim=-1).cpu())
+        output, _ = model(batch.inputs)
+        last = batch.lengths.to(output.device) - 1
+        rows.append(log_probabilities(output[torch.arange(len(chunk)), last], model).cpu())
     model.train(was_training)
     return torch.cat(rows)

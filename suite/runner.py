@@ -43,6 +43,8 @@ class Execution:
     threads: int = 1  # torch intra-op threads per worker
     plugins: tuple[str, ...] = ()
     progress: bool = False
+    backend: str = "local"  # local (worker processes here) | ray (tasks on a Ray cluster)
+    address: str | None = None  # ray: None starts a local cluster; "auto" or "ray://host:port" joins one
 
 
 def available_cores() -> int:
@@ -54,7 +56,8 @@ def plan_execution(workers: int | None, device: str, plugins: Sequence[str] = ()
     """Split the machine's cores between workers so that workers × threads never exceeds them."""
     cores = available_cores() if cores is None else cores
     if workers is None:
-        workers = 1 if device.startswith("cuda") else cores
+        # one process per GPU (each takes its own, see _worker_init), else one per core
+        workers = max(1, torch.cuda.device_count()) if device.startswith("cuda") else cores
     if not 1 <= workers <= cores:
         raise ConfigError(f"--workers {workers} is impossible on {cores} core(s); valid: 1 to {cores} "
                           "(workers × threads never exceeds the cores)")
@@ -63,6 +66,15 @@ def plan_execution(workers: int | None, device: str, plugins: Sequence[str] = ()
 
 def versions() -> dict[str, str]:
     return {"suite": __version__, "torch": torch.__version__, "python": platform.python_version()}
+
+
+def device_name(device: str) -> str:
+    """What actually ran, e.g. 'cpu' or 'cuda:0 (NVIDIA H200)'."""
+    if not device.startswith("cuda"):
+        return device
+    index = torch.device(device).index
+    index = torch.cuda.current_device() if index is None else index
+    return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
 
 
 def keep_freed_memory() -> bool:
@@ -104,7 +116,8 @@ def _train(cfg: RunConfig, execution: Execution) -> dict:
     import_plugins(execution.plugins)
     record = {"run_id": cfg.run_id, "label": cfg.model.label, "config": cfg.to_dict(), "seed": cfg.seed,
               "versions": versions(), "threads": execution.threads, "plugins": list(execution.plugins),
-              "host": platform.node(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+              "host": platform.node(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+              "device": device_name(cfg.device), "precision": cfg.train.precision}
     started = time.perf_counter()
     try:
         torch.manual_seed(cfg.seed)
@@ -142,7 +155,8 @@ Backend = Callable[[Sequence[RunConfig], Path, Execution, bool], Iterator[dict]]
 def execute_pending(pending: Sequence[RunConfig], out_dir: Path, execution: Execution) -> Iterator[dict]:
     """Execute configs and yield each record as it finishes. Runs another sweep is training are done last:
     this waits for them and yields the other sweep's records (or trains a run the other left undone)."""
-    backend: Backend = in_process if execution.workers == 1 or len(pending) <= 1 else process_pool
+    backend: Backend = (ray_tasks if execution.backend == "ray" else
+                        in_process if execution.workers == 1 or len(pending) <= 1 else process_pool)
     by_id = {cfg.run_id: cfg for cfg in pending}
     claimed = []
     for record in backend(pending, out_dir, execution, False):
@@ -159,12 +173,21 @@ def in_process(configs, out_dir, execution, wait) -> Iterator[dict]:
         yield execute(cfg, out_dir, execution, wait)
 
 
+def ray_tasks(configs, out_dir, execution, wait) -> Iterator[dict]:
+    """One Ray task per run; the driver writes each record (workers need no shared filesystem)."""
+    from . import ray_backend
+
+    yield from ray_backend.run(configs, out_dir, execution, _train, record_failure)
+
+
 def process_pool(configs, out_dir, execution, wait) -> Iterator[dict]:
     """One run per task on a pool of spawned workers (fresh interpreters, no forked OpenMP state). A worker
     that dies costs only the run it was executing: pebble replaces it and the other runs go on."""
+    context = multiprocessing.get_context("spawn")
     pool = ProcessPool(max_workers=min(execution.workers, len(configs)), initializer=_worker_init,
-                       initargs=(execution.threads, execution.plugins, os.getpid()),
-                       context=multiprocessing.get_context("spawn"))
+                       initargs=(execution.threads, execution.plugins, os.getpid(),
+                                 _gpu_queue(context, configs, execution.workers)),
+                       context=context)
     try:
         futures = {pool.schedule(execute, (cfg, out_dir, execution, wait)): cfg for cfg in configs}
         for future in cf.as_completed(futures):
@@ -190,7 +213,19 @@ def _exit_cause(code: int | None) -> str:
     return f"exit code {code}"
 
 
-def _worker_init(threads: int, plugins: tuple[str, ...], parent: int) -> None:
+def _gpu_queue(context, pending, workers: int):
+    """One GPU index per worker process when runs ask for plain "cuda" on a multi-GPU machine, else None."""
+    if not any(c.device == "cuda" for c in pending) or torch.cuda.device_count() < 2:
+        return None
+    queue = context.Queue()
+    for worker in range(workers):
+        queue.put(worker % torch.cuda.device_count())
+    return queue
+
+
+def _worker_init(threads: int, plugins: tuple[str, ...], parent: int, gpus=None) -> None:
+    if gpus is not None:  # before CUDA starts in this process: "cuda" is then this worker's own GPU
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpus.get())
     torch.set_num_threads(threads)
     import_plugins(plugins)
     threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True, name="parent-watch").start()

@@ -1,6 +1,7 @@
 """The trainer: fused forward/backward, optional norm clipping, schedules, early stopping, NaN guard."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -14,9 +15,11 @@ from tqdm.auto import tqdm
 
 from .config import ConfigError, TrainConfig
 from .data import IGNORE, Batch
+from .softmax import is_adaptive
 
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("constant", "cosine", "plateau")
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 
 
 class Batcher(Protocol):
@@ -53,12 +56,32 @@ def validate_train_config(cfg: TrainConfig) -> None:
         raise ConfigError("steps, batch_size, bptt and lr must be positive")
     if cfg.clip is not None and cfg.clip <= 0:
         raise ConfigError(f"clip must be positive or None (got {cfg.clip})")
+    if cfg.precision not in PRECISIONS:
+        raise ConfigError(f"unknown precision '{cfg.precision}'; valid: {', '.join(PRECISIONS)}")
+
+
+def autocast(precision: str, device: str):
+    """The forward pass and loss under `precision` (bf16 autocast); parameters and optimiser stay fp32."""
+    dtype = PRECISIONS[precision]
+    return contextlib.nullcontext() if dtype is None else torch.autocast(torch.device(device).type, dtype=dtype)
 
 
 def loss_fn(output: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     """Cross-entropy for any objective: per-token [B, T, V] outputs or per-sequence [B, C]."""
     return F.cross_entropy(output.reshape(-1, output.shape[-1]), targets.reshape(-1),
                            ignore_index=IGNORE, reduction=reduction)
+
+
+def batch_loss(model: nn.Module, batch: Batch, state=None, reduction: str = "mean"):
+    """(cross-entropy of the batch, the model's new state). Under the adaptive softmax only the targets'
+    clusters are computed; the loss is still the exact −log P(target)."""
+    state = state if batch.carry_state else None
+    if not is_adaptive(model):
+        output, new_state = model(batch.inputs, state, batch.lengths)
+        return loss_fn(output, batch.targets, reduction), new_state
+    features, new_state = model.features(batch.inputs, state, batch.lengths)
+    total = -model.head.target_log_prob(features, batch.targets, IGNORE).sum()
+    return (total / max(batch.num_targets, 1) if reduction == "mean" else total), new_state
 
 
 def detach_state(state):
@@ -79,9 +102,9 @@ def evaluate_loss(model: nn.Module, batcher: Batcher, device: str = "cpu", max_b
         if max_batches and i >= max_batches:
             break
         batch = batch.to(device)
-        output, new_state = model(batch.inputs, state if batch.carry_state else None, batch.lengths)
+        loss, new_state = batch_loss(model, batch, state, reduction="sum")
         state = new_state if batch.carry_state else None
-        total += float(loss_fn(output, batch.targets, reduction="sum"))
+        total += float(loss)
         count += batch.num_targets
     model.train(was_training)
     return total / max(count, 1)
@@ -144,7 +167,8 @@ def fit(model: nn.Module, train: Batcher, valid: Batcher | None, cfg: TrainConfi
             bar.set_postfix(loss=f"{result.curve[-1]['train_loss']:.3f}")
         if valid is not None and ((step + 1) % eval_every == 0 or last):
             result.train_seconds += time.perf_counter() - started  # validation time is not training time
-            valid_loss = evaluate_loss(model, valid, device, cfg.eval_batches)
+            with autocast(cfg.precision, device):
+                valid_loss = evaluate_loss(model, valid, device, cfg.eval_batches)
             started = time.perf_counter()
             _log_valid(result, step + 1, valid_loss, optimizer.param_groups[0]["lr"])
             if not math.isfinite(valid_loss):
@@ -170,8 +194,8 @@ def fit(model: nn.Module, train: Batcher, valid: Batcher | None, cfg: TrainConfi
 def _train_step(model, batch, state, optimizer, params, cfg: TrainConfig, result: TrainResult, step: int):
     """Forward, backward, clip, update. Returns (loss, pre-clip gradient norm, next state), or None
     when the loss or the gradient is not finite (the run is then marked diverged)."""
-    output, new_state = model(batch.inputs, state if batch.carry_state else None, batch.lengths)
-    loss = loss_fn(output, batch.targets)
+    with autocast(cfg.precision, str(batch.inputs.device)):
+        loss, new_state = batch_loss(model, batch, state)
     loss_value = loss.item()
     if not math.isfinite(loss_value):
         _mark_diverged(result, step, "loss")

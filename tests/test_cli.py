@@ -227,3 +227,22 @@ def test_two_sweeps_on_one_folder_train_each_run_once(tmp_path):
     assert len({pid for _, pid in started}) == 2  # and the work was shared
     for out in outputs:  # each sweep reports all six: its own and the other's
         assert len(re.findall(r"fault_sleep +lstm +seed \d", out)) == 6 - int(re.search(r"(\d+) cached", out)[1])
+
+
+def test_softmax_and_precision_reach_the_language_model_runs_and_their_records(tmp_path):
+    assert main([*TINY, "--softmax", "adaptive", "--precision", "bf16", "--out", str(tmp_path)]) == 0
+    records = load_records(tmp_path)
+    assert records and all(r["config"]["model"]["softmax"] == "adaptive" for r in records)
+    assert all(r["precision"] == "bf16" and r["device"] == "cpu" and r["status"] == "ok" for r in records)
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--softmax", "hierarchical"], "invalid choice: 'hierarchical'"),
+    (["--precision", "fp8"], "invalid choice: 'fp8'"),
+    (["--backend", "slurm"], "invalid choice: 'slurm'"),
+    (["--address", "auto"], "--address needs --backend ray"),
+    (["--backend", "ray", "--device", "cuda:1"], "with --backend ray use --device cuda"),
+])
+def test_bad_backend_softmax_and_precision_are_one_line_exit_2(tmp_path, capsys, args, expected):
+    code, err = run_cli(capsys, "--preset", "smoke", *args, "--out", str(tmp_path / "out"))
+    assert code == 2 and expected in err and len(err.strip().splitlines()) == 1

@@ -122,3 +122,16 @@ def test_a_freed_large_tensor_stays_resident_for_the_next_step():
     del block
     # glibc's default would unmap a block this large on free and drop resident memory by ~96 MB.
     assert _resident_bytes() > with_block - size // 4
+
+
+def test_on_cuda_one_worker_per_gpu_each_handed_its_own_gpu(monkeypatch):
+    import multiprocessing
+
+    from suite.config import RunConfig
+    from suite.runner import _gpu_queue
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    assert plan_execution(None, "cuda", cores=16).workers == 4
+    queue = _gpu_queue(multiprocessing.get_context("spawn"), [RunConfig("x", device="cuda")], workers=6)
+    assert sorted(queue.get(timeout=5) for _ in range(6)) == [0, 0, 1, 1, 2, 3]
+    assert _gpu_queue(multiprocessing.get_context("spawn"), [RunConfig("x")], workers=2) is None  # cpu runs

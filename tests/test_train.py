@@ -125,3 +125,32 @@ def test_truncated_bptt_evaluation_equals_one_pass_over_the_whole_stream():
     logits, _ = model(columns.inputs)
     whole = F.cross_entropy(logits.reshape(-1, 20), columns.targets.reshape(-1)).item()
     assert windowed == pytest.approx(whole, rel=1e-5)
+
+
+def _bf16_autocast_runs_here() -> bool:
+    try:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return torch.nn.functional.linear(torch.ones(2, 2), torch.ones(2, 2)).dtype == torch.bfloat16
+    except RuntimeError:
+        return False
+
+
+@pytest.mark.skipif(not _bf16_autocast_runs_here(), reason="no bf16 autocast on this CPU build")
+@pytest.mark.parametrize("softmax", ["full", "adaptive"])
+def test_bf16_precision_trains_under_autocast_and_keeps_fp32_weights(softmax):
+    data = StreamBatcher(stream(), 8, 16)
+    results = {}
+    for precision in ("fp32", "bf16"):
+        model = tiny(softmax=softmax)
+        results[precision] = fit(model, data, data, TrainConfig(steps=60, lr=1e-2, precision=precision))
+        assert all(p.dtype == torch.float32 for p in model.parameters())
+    fp32, bf16 = results["fp32"], results["bf16"]
+    assert bf16.status == "ok" and bf16.best_valid_loss < math.log(20) - 0.5  # it learns
+    assert bf16.curve[0]["train_loss"] != fp32.curve[0]["train_loss"]  # and really ran in bf16
+    assert bf16.best_valid_loss == pytest.approx(fp32.best_valid_loss, abs=0.1)
+
+
+def test_an_unknown_precision_is_a_config_error():
+    from suite.config import ConfigError
+    with pytest.raises(ConfigError, match="unknown precision 'fp8'; valid: fp32, bf16"):
+        fit(tiny(), StreamBatcher(stream(), 8, 16), None, TrainConfig(steps=1, precision="fp8"))

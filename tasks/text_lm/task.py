@@ -175,6 +175,8 @@ def init_output_layers(model: nn.Module, init_range: float) -> None:
         return
     with torch.no_grad():
         model.embedding.weight.uniform_(-init_range, init_range)
+        if not isinstance(model.head, nn.Linear):  # an adaptive softmax keeps torch's init of its clusters
+            return
         if model.head.weight is not model.embedding.weight:
             model.head.weight.uniform_(-init_range, init_range)
         model.head.bias.zero_()
