@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -54,9 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="run_suite.py",
         description="Train recurrent language models and probe long-distance behaviour. "
                     "Results are cached per run; rerunning a command reuses finished runs.")
-    p.add_argument("command", nargs="?", default="run", choices=["run", "report"],
+    p.add_argument("command", nargs="?", default="run", choices=["run", "report", "eval"],
                    help="'run' (default) trains what is not cached, then writes tables, plots and REPORT.md; "
-                        "'report' rebuilds them from the cached runs only")
+                        "'report' rebuilds them from the cached runs only; 'eval' scores saved models and "
+                        "external LMs on test sets with no training (see `run_suite.py eval --help`)")
     p.add_argument("--preset", default="quick", help=f"sweep preset: {', '.join(PRESETS)} (default: quick)")
     p.add_argument("--tasks", type=_names, help="comma-separated task names (default: the preset's)")
     p.add_argument("--archs", type=_names, help="comma-separated architectures (default: the preset's)")
@@ -78,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                    help="import MODULE first, so it can register architectures or tasks (repeatable)")
+    p.add_argument("--save-models", action="store_true",
+                   help="keep each finished run's weights, vocabulary and config under OUT/runs (on by "
+                        "default in the paper preset), so `eval` can score it later without retraining")
     p.add_argument("--list", action="store_true", help="list tasks, architectures and presets, then exit")
     p.add_argument("--dry-run", action="store_true", help="print the runs the sweep would make, then exit")
     p.add_argument("--quiet", action="store_true", help="print only errors and the final table")
@@ -85,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["eval"]:
+        from .eval_cli import main as eval_main  # eval_cli builds on this module's parser helpers
+        return eval_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -123,8 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"{len(records)} of {len(configs)} runs of this sweep are cached under {args.out}")
     else:
         execution = plan_execution(args.workers, args.device, args.plugin, progress=sys.stderr.isatty())
+        execution = dataclasses.replace(execution, save_models=args.save_models or args.preset == "paper")
         records = run_sweep(configs, args.out, execution, log=log)
-    sweep_args = [a for a in (sys.argv[1:] if argv is None else argv) if a not in ("run", "report", "--quiet")]
+    sweep_args = [a for a in (sys.argv[1:] if argv is None else argv) if a not in ("run", "report", "--quiet", "--save-models")]
     summary = write_outputs(args.out, records, command=" ".join(["python run_suite.py", *sweep_args]),
                             preset=args.preset, log=log)
     print(summary)

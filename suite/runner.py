@@ -18,6 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import __version__
+from .checkpoints import has_saved_model, save_run_model
 from .config import RunConfig
 from .results import cached_record, record_path, write_json_atomic
 from .tasks import get_task
@@ -31,6 +32,7 @@ class Execution:
     threads: int = 1  # torch intra-op threads per worker
     plugins: tuple[str, ...] = ()
     progress: bool = False
+    save_models: bool = False  # keep each finished run's weights beside its record (suite.checkpoints)
 
 
 def plan_execution(workers: int | None, device: str, plugins: Sequence[str] = (), progress: bool = False,
@@ -87,6 +89,8 @@ def execute(cfg: RunConfig, out_dir: Path, execution: Execution) -> dict:
                       train_seconds=outcome.training.train_seconds, **outcome.extra)
         if outcome.training.status == "diverged":
             record["error"] = outcome.training.divergence
+        if execution.save_models:
+            record["saved_model"] = save_run_model(out_dir, cfg, outcome)
     except Exception as exc:  # a failing run is recorded; the sweep goes on
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
     record["wall_seconds"] = time.perf_counter() - started
@@ -106,6 +110,9 @@ def run_sweep(configs: Sequence[RunConfig], out_dir: Path, execution: Execution,
     pending = []
     for cfg in unique:
         hit = cached_record(out_dir, cfg.run_id)
+        if execution.save_models and hit is not None and hit["status"] == "ok" and \
+                hit.get("saved_model", "") is not None and not has_saved_model(out_dir, cfg.run_id):
+            hit = None  # a cached run without its weights retrains once to save them (None: nothing to save)
         if hit is not None:
             records[cfg.run_id] = hit
         else:

@@ -50,6 +50,10 @@ class RunOutcome:
     metrics: dict[str, Any]
     parameters: int
     extra: dict[str, Any] = field(default_factory=dict)
+    # The trained model and what maps its ids to words (a Vocab or a suite.tokenizers.Tokenizer), so
+    # that the runner can save them (--save-models); never serialised into the run record.
+    model: nn.Module | None = field(default=None, repr=False)
+    vocab: Any = field(default=None, repr=False)
 
 
 class Task:
@@ -89,7 +93,7 @@ class Task:
         training = fit(model, data.train, data.valid, cfg.train, seed=cfg.seed, device=cfg.device,
                        progress=progress)
         metrics = self.evaluate(model, data, cfg) if training.status == "ok" else {}
-        return RunOutcome(training, metrics, count_parameters(model))
+        return RunOutcome(training, metrics, count_parameters(model), model=model, vocab=data.vocab)
 
     # ----- report hooks: derived from run records only, so `run_suite.py report` needs no training.
     # `records` holds every finished record of the sweep (all tasks): filter to the tasks you need.

@@ -153,7 +153,7 @@ class Depth(Task):
             metrics = self.evaluate(model, data, cfg)
             metrics["final_train_loss"] = training.final_train_loss
             metrics.update(gradient_metrics(meter.norms("first"), meter.norms("last")))
-        return RunOutcome(training, metrics, count_parameters(model))
+        return RunOutcome(training, metrics, count_parameters(model), model=model, vocab=data.vocab)
 
     def evaluate(self, model, data: TaskData, cfg: RunConfig) -> dict:
         items, sizes = window_losses(model, data.extra["test"], cfg.device)

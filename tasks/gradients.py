@@ -136,7 +136,7 @@ class Gradients(Task):
         if cfg.model.arch in VANILLA_ACTIVATIONS:  # the bound exists for vanilla RNNs only
             metrics["bound_violations"] = sum(metrics[s]["bound_violations"] for s in ("init", "trained")
                                               if s in metrics)
-        return RunOutcome(training, metrics, count_parameters(model))
+        return RunOutcome(training, metrics, count_parameters(model), model=model, vocab=data.vocab)
 
     # ----- report hooks
 

@@ -144,7 +144,8 @@ class TextLM(Task):
                                             training.steps)
             metrics.update(target_ppl=opts["target_ppl"], steps_to_target=steps, seconds_to_target=seconds)
         # Provenance, not results: a cache hit must not make the same run's metrics differ.
-        return RunOutcome(training, metrics, count_parameters(model), extra={"corpus": data.extra["provenance"]})
+        return RunOutcome(training, metrics, count_parameters(model), extra={"corpus": data.extra["provenance"]},
+                          model=model, vocab=data.extra["tokenizer"])
 
     def evaluate(self, model: nn.Module, data: TaskData, cfg: RunConfig) -> dict:
         metrics = {}
