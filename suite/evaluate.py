@@ -31,7 +31,7 @@ EVAL_FORMAT = 1
 PROBES_KEY = "task-probes"  # the cache name of a saved run's own task probes
 
 
-def testset_option_moved(option: str) -> str:
+def moved_testset_option(option: str) -> str:
     """The ConfigError text for the old training options that carried a test set (testset=…,
     agreement_testset=…): test sets are scored after training, by `eval`."""
     return (f"option {option} has moved out of training (a test set no longer changes a run id): train "
@@ -127,7 +127,7 @@ def score_items(lm: WordLM, items: Sequence[MinimalPair], batch_size: int = 64) 
     return PairScores(rows, len(items), len(items) - n, missing.most_common(20))
 
 
-def testset_digest(path: str | Path) -> str:
+def digest_of_testset(path: str | Path) -> str:
     """Hash of a test set's content (both files of a Linzen .text/.gold pair): its cache name."""
     path = Path(path)
     parts = ([path.with_suffix(".text"), path.with_suffix(".gold")] if path.suffix.lower() in (".text", ".gold")
@@ -154,7 +154,7 @@ def cached_eval(path: Path) -> dict | None:
 def evaluate_testset(lm: WordLM, path: str | Path, out_dir: Path, items: Sequence[MinimalPair] | None = None
                      ) -> tuple[dict, bool]:
     """(result, cache hit) of `lm` on a minimal-pair file (`items`: the file, already loaded)."""
-    return evaluate_items(lm, str(path), testset_digest(path), lambda: items or load_testset(path), out_dir)
+    return evaluate_items(lm, str(path), digest_of_testset(path), lambda: items or load_testset(path), out_dir)
 
 
 def evaluate_items(lm: WordLM, testset: str, digest: str, items: Callable[[], Sequence[MinimalPair]],
