@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         execution = plan_execution(args.workers, args.device, args.plugin, progress=sys.stderr.isatty())
         execution = dataclasses.replace(execution, save_models=args.save_models or args.preset == "paper")
         records = run_sweep(configs, args.out, execution, log=log)
-    sweep_args = [a for a in (sys.argv[1:] if argv is None else argv) if a not in ("run", "report", "--quiet", "--save-models")]
+    sweep_args = [a for a in argv if a not in ("run", "report", "--quiet", "--save-models")]
     summary = write_outputs(args.out, records, command=" ".join(["python run_suite.py", *sweep_args]),
                             preset=args.preset, log=log)
     print(summary)

@@ -21,8 +21,6 @@ from .external import BOS_POLICIES, load_hf_model, load_torch_model
 from .results import write_json_atomic, write_table
 from .sweep import PRESETS, Overrides, expand
 
-SWEEP_FLAGS = ("preset", "tasks", "archs", "layers", "hidden", "seeds", "steps", "skip", "option", "corpus")
-
 
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="run_suite.py eval",
@@ -41,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Hugging Face models: 'bos' starts each item with the BOS token (default), 'none' does not")
     p.add_argument("--torch-model", action="append", default=[], metavar="MODULE:FACTORY",
                    help="your own torch LM: FACTORY() returns suite.external.TorchLM (repeatable)")
-    p.add_argument("--preset", help=f"select the runs of this preset: {', '.join(PRESETS)} (default: quick)")
+    p.add_argument("--preset", help=f"select the runs of this preset: {', '.join(PRESETS)} (default: quick); "
+                                    "with external models it sizes their --probes, and --seeds seeds them")
     p.add_argument("--tasks", type=_names, help="comma-separated task names")
     p.add_argument("--archs", type=_names, help="comma-separated architectures")
     p.add_argument("--layers", type=_ints, help="comma-separated stack depths")
@@ -80,7 +79,8 @@ def main(argv: Sequence[str]) -> int:
         *((f"hf {n}", lambda n=n: (load_hf_model(n, args.bos, args.device), None)) for n in args.hf_model),
         *((f"torch {s}", lambda s=s: (load_torch_model(s, args.device), None)) for s in args.torch_model)]
     if not loaders:
-        parser.error("no model selected: the selection matched no saved run; give --runs DIR, --hf-model or --torch-model")
+        parser.error("no model selected: the selection matched no saved run; "
+                     "give --runs DIR, --hf-model or --torch-model")
     failures = []
     for name, load in loaders:
         try:
@@ -99,14 +99,14 @@ def main(argv: Sequence[str]) -> int:
 
 
 def selected_runs(args: argparse.Namespace, out: Path) -> list[str]:
-    """Run ids to score: every saved run under --runs, or the runs of the sweep the flags describe
-    (none when only external models are named and no sweep flag is given)."""
+    """Run ids to score: every saved run under --runs, else the runs of the sweep the flags describe.
+    With external models the sweep flags size the probes instead (--preset, --seeds): saved runs then
+    come from --runs only."""
     if args.runs is not None:
         if not args.runs.is_dir():
             raise ConfigError(f"--runs {args.runs}: not a folder")
         return saved_run_ids(args.runs)
-    sweep_given = any(getattr(args, flag) is not None for flag in SWEEP_FLAGS)
-    if (args.hf_model or args.torch_model) and not sweep_given:
+    if args.hf_model or args.torch_model:
         return []
     options = dict(args.option or [])
     if args.corpus is not None:

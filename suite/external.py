@@ -112,8 +112,8 @@ def hf_word_lm(model: nn.Module, tokenizer, name: str, bos: str = "bos", device:
     model.eval()
     info = {"kind": "hf", "name": name, "bos": bos, "fingerprint": fingerprint(model)}
     key = "hf-" + hashlib.sha256(json.dumps(info, sort_keys=True).encode()).hexdigest()[:16]
-    return WordLM(key, CausalLMAdapter(model, hf=True).to(device), encode_word, start, tokenizer.eos_token_id,
-                  device, info)
+    adapter = CausalLMAdapter(model, hf=True).to(device).eval()  # eval: the scorer restores this mode
+    return WordLM(key, adapter, encode_word, start, tokenizer.eos_token_id, device, info)
 
 
 # --------------------------------------------------------------------------- your own torch model
@@ -160,4 +160,5 @@ def torch_word_lm(lm: TorchLM, name: str, device: str = "cpu") -> WordLM:
     info = {"kind": "torch", "name": name, "fingerprint": fingerprint(lm.model)}
     key = "torch-" + hashlib.sha256(json.dumps(info, sort_keys=True).encode()).hexdigest()[:16]
     end = lm.bos_id if lm.eos_id is None else lm.eos_id
-    return WordLM(key, CausalLMAdapter(lm.model, hf=False).to(device), encode_word, lm.bos_id, end, device, info)
+    adapter = CausalLMAdapter(lm.model, hf=False).to(device).eval()
+    return WordLM(key, adapter, encode_word, lm.bos_id, end, device, info)
