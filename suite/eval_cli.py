@@ -15,8 +15,8 @@ from typing import Callable, Sequence
 from .checkpoints import SavedModel, load_saved_model, saved_run_ids
 from .cli import EXIT_BAD_INPUT, OneLineParser, _ints, _names, _option, unwritable
 from .config import ConfigError
-from .evaluate import (WordLM, check_testsets, eval_tables, evaluate_agreement_probes, evaluate_run_probes,
-                       evaluate_testset, suite_word_lm, summary_line)
+from .evaluate import (WordLM, check_testsets, eval_tables, evaluate_agreement_probes, evaluate_recall_probes,
+                       evaluate_run_probes, evaluate_testset, suite_word_lm, summary_line)
 from .external import BOS_POLICIES, load_hf_model, load_torch_model
 from .results import write_json_atomic, write_table
 from .sweep import PRESETS, Overrides, expand
@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="minimal-pair set: BLiMP .jsonl, Linzen/Gulordava .text+.gold, or .csv (repeatable)")
     p.add_argument("--probes", action="store_true",
                    help="also score the suite's own probes: each saved run's task probes; for external "
-                        "models the agreement task's held-out items (per --seeds, at the preset's size)")
+                        "models the agreement task's held-out pairs and the recall task's stories "
+                        "(per --seeds, at --preset's size)")
     p.add_argument("--runs", type=Path, metavar="DIR", help="score every saved run under DIR (an --out folder)")
     p.add_argument("--hf-model", action="append", default=[], metavar="NAME_OR_PATH",
                    help="a Hugging Face causal LM (needs the [hf] extra; repeatable)")
@@ -135,4 +136,5 @@ def score_model(lm: WordLM, saved: SavedModel | None, testsets: dict, args: argp
             size = PRESETS[args.preset or "quick"].size
             for seed in args.seeds or (0,):
                 lines.append(summary_line(*evaluate_agreement_probes(lm, seed, size, out)))
+                lines.append(summary_line(*evaluate_recall_probes(lm, seed, size, out)))
     return lines

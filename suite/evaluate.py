@@ -97,14 +97,18 @@ class PairScores:
     def summary(self) -> dict[str, Any]:
         errors = sum(not r["correct"] for r in self.rows)
         ci = wilson_ci(errors, len(self.rows))
-        by: dict[int, list[bool]] = {}
-        for r in self.rows:
-            if r["attractors"] is not None:
-                by.setdefault(int(r["attractors"]), []).append(not r["correct"])
         return {"items": self.total, "scored": len(self.rows), "unscorable": self.unscorable,
                 "oov_words": [list(w) for w in self.oov_words], "errors": errors,
                 "error_rate": ci.mean, "error_low": ci.low, "error_high": ci.high,
-                "by_attractors": {str(k): {"n": len(v), "errors": sum(v)} for k, v in sorted(by.items())}}
+                "by_attractors": self.errors_by("attractors"), "by_distance": self.errors_by("distance")}
+
+    def errors_by(self, key: str) -> dict[str, dict[str, int]]:
+        """{value: {"n", "errors"}} over the scored items annotated with `key`."""
+        by: dict[int, list[bool]] = {}
+        for r in self.rows:
+            if r[key] is not None:
+                by.setdefault(int(r[key]), []).append(not r["correct"])
+        return {str(k): {"n": len(v), "errors": sum(v)} for k, v in sorted(by.items())}
 
 
 def score_items(lm: WordLM, items: Sequence[MinimalPair], batch_size: int = 64) -> PairScores:
@@ -125,6 +129,41 @@ def score_items(lm: WordLM, items: Sequence[MinimalPair], batch_size: int = 64) 
     n = len(encoded)
     rows = [item_row(index, item, scores[i] - scores[n + i]) for i, (index, item, *_) in enumerate(encoded)]
     return PairScores(rows, len(items), len(items) - n, missing.most_common(20))
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A K-way probe: which of `options` follows `prefix` (the recall task's "she finally printed her ___")."""
+
+    prefix: tuple[str, ...]
+    options: tuple[str, ...]
+    answer: int  # index of the right option
+    source: str = ""
+    distance: int | None = None
+
+
+def score_choices(lm: WordLM, choices: Sequence[Choice], batch_size: int = 64) -> PairScores:
+    """Rows in the minimal-pair form: margin = log P(answer) − the best other option's log P, so an
+    item is correct when the answer strictly wins (a tie is an error)."""
+    pairs, spans, missing = [], [], Counter()
+    for index, choice in enumerate(choices):
+        prefix = lm.encode(choice.prefix, opens_sequence=True)
+        full = [lm.encode((*choice.prefix, option), True) for option in choice.options]
+        if not prefix or any(f is None for f in full):
+            missing.update([w for w in (*choice.prefix, *choice.options)
+                            if w != EOS and not lm.encode_word(w, False)] or ["<no context>"])
+            continue
+        spans.append((index, len(pairs)))
+        pairs.extend((prefix, f[len(prefix):]) for f in full)
+    scores = (continuation_logprobs(lm.model, [p for p, _ in pairs], [c for _, c in pairs], lm.device, batch_size)
+              if pairs else [])
+    rows = []
+    for index, start in spans:
+        choice = choices[index]
+        mine = scores[start:start + len(choice.options)]
+        rest = [v for k, v in enumerate(mine) if k != choice.answer]
+        rows.append(item_row(index, choice, mine[choice.answer] - max(rest)))
+    return PairScores(rows, len(choices), len(choices) - len(rows), missing.most_common(20))
 
 
 def digest_of_testset(path: str | Path) -> str:
@@ -157,15 +196,15 @@ def evaluate_testset(lm: WordLM, path: str | Path, out_dir: Path, items: Sequenc
     return evaluate_items(lm, str(path), digest_of_testset(path), lambda: items or load_testset(path), out_dir)
 
 
-def evaluate_items(lm: WordLM, testset: str, digest: str, items: Callable[[], Sequence[MinimalPair]],
-                   out_dir: Path) -> tuple[dict, bool]:
+def evaluate_items(lm: WordLM, testset: str, digest: str, items: Callable[[], Sequence], out_dir: Path,
+                   scorer: Callable[[WordLM, Sequence], PairScores] | None = None) -> tuple[dict, bool]:
     """(result, cache hit) of `lm` on the items named `testset`, cached under `digest`; `items` is only
-    called on a cache miss."""
+    called on a cache miss; `scorer` defaults to minimal pairs (score_items)."""
     target = eval_path(out_dir, lm.key, digest)
     hit = cached_eval(target)
     if hit is not None:
         return hit, True
-    scores = score_items(lm, items())
+    scores = (scorer or score_items)(lm, items())
     result = {"format": EVAL_FORMAT, "model": lm.info, "model_key": lm.key, "testset": testset,
               "testset_sha256": digest, "summary": scores.summary(), "item_rows": to_compact(scores.rows)}
     write_json_atomic(target, result)
@@ -207,16 +246,34 @@ def evaluate_agreement_probes(lm: WordLM, seed: int, size: str, out_dir: Path) -
     return evaluate_items(lm, name, name, lambda: agreement_probe_items(seed, size), out_dir)
 
 
+def evaluate_recall_probes(lm: WordLM, seed: int, size: str, out_dir: Path) -> tuple[dict, bool]:
+    """An external model on the recall task's test stories (seed, preset size): the key among K items."""
+    name = f"recall-probes-{size}-seed{seed}"
+    return evaluate_items(lm, name, name, lambda: recall_probe_choices(seed, size), out_dir, score_choices)
+
+
+def _probe_data(task_name: str, seed: int, size: str):
+    """A task's prepared data for a seed and preset size, exactly as its runs see it."""
+    from .tasks import get_task
+
+    task = get_task(task_name)
+    settings = task.settings(size)
+    cfg = RunConfig(task_name, train=settings.train, seed=seed, options={**task.default_options, **settings.options})
+    return task.prepare(cfg)
+
+
 def agreement_probe_items(seed: int, size: str = "quick") -> list[MinimalPair]:
     """The agreement task's held-out minimal pairs for a seed and preset size: what external models
     are scored on, so their numbers sit beside the suite's trained models on the same items."""
-    from .tasks import get_task
+    return list(_probe_data("agreement", seed, size).extra["items"])
 
-    task = get_task("agreement")
-    settings = task.settings(size)
-    cfg = RunConfig("agreement", train=settings.train, seed=seed,
-                    options={**task.default_options, **settings.options})
-    return list(task.prepare(cfg).extra["items"])
+
+def recall_probe_choices(seed: int, size: str = "quick") -> list[Choice]:
+    """The recall task's test stories as K-way choices, with the same prefix its runs are scored on."""
+    data = _probe_data("recall", seed, size)
+    items = tuple(data.extra["items"])
+    return [Choice((EOS, *story.prefix), items, items.index(story.key), f"recall d={d}", d)
+            for d, stories in sorted(data.extra["test"].items()) for story in stories]
 
 
 # --------------------------------------------------------------------------- tables
@@ -228,25 +285,27 @@ def load_evals(out_dir: Path) -> list[dict]:
 
 
 def eval_tables(out_dir: Path) -> dict[str, pd.DataFrame]:
-    """Error per model and test set, and error by attractors per model and seed (Wilson 95 % over items)."""
-    overall, attractors = [], []
+    """Error per model and test set, and error by attractors (by distance for sets without attractors, such
+    as the recall probes) per model and seed, with Wilson 95 % intervals over items."""
+    overall: list[dict] = []
+    grouped: dict[str, list[dict]] = {"attractors": [], "distance": []}
     for r in load_evals(out_dir):
         who = _who(r["model"])
         s = r["summary"]
         overall.append({**who, "testset": Path(r["testset"]).name, "items": s["items"], "scored": s["scored"],
                         "unscorable": s["unscorable"], "error_rate": s["error_rate"],
                         "error_rate_low": s["error_low"], "error_rate_high": s["error_high"]})
-        frame = from_compact(r["item_rows"]).dropna(subset=["attractors"])
-        for k, group in frame.groupby("attractors"):
+        frame = from_compact(r["item_rows"])
+        by = "attractors" if frame["attractors"].notna().any() else "distance"  # recall probes: distance
+        for k, group in frame.dropna(subset=[by]).groupby(by):
             errors = int((~group["correct"].astype(bool)).sum())
             ci = wilson_ci(errors, len(group))
-            attractors.append({**who, "testset": Path(r["testset"]).name, "attractors": int(k), "n": len(group),
-                               "error_rate": ci.mean, "error_rate_low": ci.low, "error_rate_high": ci.high})
-    tables = {}
-    if overall:
-        tables["eval_testsets"] = pd.DataFrame(overall)
-    if attractors:
-        tables["eval_attractors"] = pd.DataFrame(attractors)
+            grouped[by].append({**who, "testset": Path(r["testset"]).name, by: int(k), "n": len(group),
+                                "error_rate": ci.mean, "error_rate_low": ci.low, "error_rate_high": ci.high})
+    tables = {"eval_testsets": pd.DataFrame(overall)} if overall else {}
+    for by, rows in grouped.items():
+        if rows:
+            tables[f"eval_{by}"] = pd.DataFrame(rows)
     return tables
 
 

@@ -194,3 +194,19 @@ def test_bad_eval_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, 
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and expected in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_recall_probes_as_choices_agree_with_the_recall_tasks_own_scoring():
+    from suite.evaluate import _probe_data, recall_probe_choices, score_choices
+    from tasks.recall import recall_metrics
+
+    data = _probe_data("recall", 0, "smoke")
+    torch.manual_seed(0)
+    model = build_model(ModelConfig("lstm", hidden=8), len(data.vocab), "lm").eval()
+    vocab = data.vocab
+    # The recall task reads test-filler words it never trained on as <unk>: the same policy here.
+    lm = WordLM("r", model, lambda w, first: [vocab.stoi.get(w, vocab.unk_id)], vocab.eos_id, vocab.eos_id)
+    frame = pd.DataFrame(score_choices(lm, recall_probe_choices(0, "smoke")).rows)
+    reference = recall_metrics(model, data.extra["test"], vocab, data.extra["items"], data.extra["trained_max"])
+    for row in reference["by_distance"]:  # argmax over the K items there; a strict win here (no ties occur)
+        assert frame[frame["distance"] == row["d"]]["correct"].sum() == row["correct"]

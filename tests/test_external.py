@@ -185,3 +185,13 @@ def test_one_failing_external_model_does_not_stop_the_others(tmp_path, capsys, u
     assert len(list((tmp_path / "out" / "evals").glob("torch-*/*.json"))) == 1
     failures = json.loads((tmp_path / "out" / "evals" / "failures.json").read_text())
     assert [f["model"] for f in failures] == [f"torch {user_module}:not_a_model"]
+
+
+def test_external_models_take_the_suites_own_probes(tmp_path, capsys, user_module):
+    out = tmp_path / "out"
+    assert main(["eval", "--torch-model", f"{user_module}:build", "--probes", "--preset", "smoke",
+                 "--out", str(out), "--quiet"]) == 0
+    results = {p.stem: json.loads(p.read_text()) for p in (out / "evals").glob("torch-*/*.json")}
+    assert set(results) == {"agreement-probes-smoke-seed0", "recall-probes-smoke-seed0"}
+    for result in results.values():  # this toy vocabulary spells none of them: counted, never silent
+        assert result["summary"]["items"] > 0 and result["summary"]["unscorable"] == result["summary"]["items"]
