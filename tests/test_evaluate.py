@@ -161,7 +161,9 @@ def test_eval_scores_saved_runs_without_training_and_equals_the_end_of_training(
 def test_save_models_on_the_command_line_then_a_damaged_model_fails_alone(tmp_path, capsys):
     out = tmp_path / "out"
     args = [*SWEEP, "--seeds", "0,1", "--out", str(out), "--workers", "1", "--quiet"]
-    assert main([*args, "--save-models"]) == 0
+    assert main([*SWEEP, "--seeds", "0", "--out", str(out), "--workers", "1", "--quiet"]) == 0  # no weights kept
+    assert not list((out / "runs").glob("*.model"))
+    assert main([*args, "--save-models"]) == 0  # the cached seed-0 run retrains once to keep its weights
     run_ids = [c.run_id for c in expand(PRESETS["smoke"], Overrides(tasks=("agreement",), archs=("lstm",),
                                                                      steps=3, seeds=(0, 1), options=SMALL))]
     records = {r: json.loads((out / "runs" / f"{r}.json").read_text()) for r in run_ids}
