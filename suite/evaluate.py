@@ -50,21 +50,22 @@ class WordLM:
     device: str = "cpu"
     info: dict[str, Any] = field(default_factory=dict)  # who the model is, stored with every result
 
-    def encode(self, words: Sequence[str], opens_sequence: bool) -> list[int] | None:
+    def encode(self, words: Sequence[str]) -> list[int] | None:
+        """Ids of a whole sequence (a leading <eos> opens it); None when some word cannot be spelt."""
         ids: list[int] = []
+        seen_word = False
         for position, word in enumerate(words):
             if word == EOS:
-                token = self.start_id if opens_sequence and position == 0 else self.end_id
-                if token is None and opens_sequence and position == 0:
-                    continue
-                if token is None:
+                token = self.start_id if position == 0 else self.end_id
+                if token is None and position > 0:
                     return None
-                ids.append(token)
+                ids.extend([] if token is None else [token])
                 continue
-            pieces = self.encode_word(word, opens_sequence and not any(w != EOS for w in words[:position]))
+            pieces = self.encode_word(word, not seen_word)
             if not pieces:
                 return None
             ids.extend(pieces)
+            seen_word = True
         return ids
 
 
@@ -116,8 +117,8 @@ def score_items(lm: WordLM, items: Sequence[MinimalPair], batch_size: int = 64) 
     encoded, missing = [], Counter()
     for index, item in enumerate(items):
         # Each continuation is encoded after its prefix, so a word opening the text is spelt as such.
-        prefix = lm.encode(item.prefix, opens_sequence=True)
-        good, bad = (lm.encode((*item.prefix, *cont), True) for cont in (item.correct, item.wrong))
+        prefix = lm.encode(item.prefix)
+        good, bad = (lm.encode((*item.prefix, *cont)) for cont in (item.correct, item.wrong))
         if not prefix or good is None or bad is None:
             words = (*item.prefix, *item.correct, *item.wrong)
             missing.update([w for w in words if w != EOS and not lm.encode_word(w, False)] or ["<no context>"])
@@ -147,8 +148,8 @@ def score_choices(lm: WordLM, choices: Sequence[Choice], batch_size: int = 64) -
     item is correct when the answer strictly wins (a tie is an error)."""
     pairs, spans, missing = [], [], Counter()
     for index, choice in enumerate(choices):
-        prefix = lm.encode(choice.prefix, opens_sequence=True)
-        full = [lm.encode((*choice.prefix, option), True) for option in choice.options]
+        prefix = lm.encode(choice.prefix)
+        full = [lm.encode((*choice.prefix, option)) for option in choice.options]
         if not prefix or any(f is None for f in full):
             missing.update([w for w in (*choice.prefix, *choice.options)
                             if w != EOS and not lm.encode_word(w, False)] or ["<no context>"])
