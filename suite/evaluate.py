@@ -112,6 +112,12 @@ class PairScores:
         return {str(k): {"n": len(v), "errors": sum(v)} for k, v in sorted(by.items())}
 
 
+def unspellable(lm: WordLM, words: Sequence[str]) -> list[str]:
+    """Why an item cannot be scored: the words `lm` cannot spell, or "<no context>" (no start token and
+    no word before the continuation, or a sentence end the model has no token for)."""
+    return [w for w in words if w != EOS and not lm.encode_word(w, False)] or ["<no context>"]
+
+
 def score_items(lm: WordLM, items: Sequence[MinimalPair], batch_size: int = 64) -> PairScores:
     """Score each pair from a fresh state; a tie counts as an error (no preference for the correct form)."""
     encoded, missing = [], Counter()
@@ -120,8 +126,7 @@ def score_items(lm: WordLM, items: Sequence[MinimalPair], batch_size: int = 64) 
         prefix = lm.encode(item.prefix)
         good, bad = (lm.encode((*item.prefix, *cont)) for cont in (item.correct, item.wrong))
         if not prefix or good is None or bad is None:
-            words = (*item.prefix, *item.correct, *item.wrong)
-            missing.update([w for w in words if w != EOS and not lm.encode_word(w, False)] or ["<no context>"])
+            missing.update(unspellable(lm, (*item.prefix, *item.correct, *item.wrong)))
             continue
         encoded.append((index, item, prefix, good[len(prefix):], bad[len(prefix):]))
     prefixes = [e[2] for e in encoded]
@@ -151,8 +156,7 @@ def score_choices(lm: WordLM, choices: Sequence[Choice], batch_size: int = 64) -
         prefix = lm.encode(choice.prefix)
         full = [lm.encode((*choice.prefix, option)) for option in choice.options]
         if not prefix or any(f is None for f in full):
-            missing.update([w for w in (*choice.prefix, *choice.options)
-                            if w != EOS and not lm.encode_word(w, False)] or ["<no context>"])
+            missing.update(unspellable(lm, (*choice.prefix, *choice.options)))
             continue
         spans.append((index, len(pairs)))
         pairs.extend((prefix, f[len(prefix):]) for f in full)
