@@ -3,56 +3,25 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import signal
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
+from .cli_args import OneLineParser, _ints, _names, _option, unwritable
 from .config import ConfigError, RunConfig, replace
 from .models import ARCHITECTURES
 from .report import write_outputs
 from .identity import PluginError, identify, import_plugins
 from .preflight import check_fits_in_memory
-from .results import FINISHED, cached_record
+from .results import FINISHED, finished_records_of
 from .runner import Execution, plan_execution, run_sweep
 from .sweep import PRESETS, Overrides, expand
 from .tasks import all_tasks, check_run_config
 
 EXIT_FAILED_RUNS = 1
-EXIT_BAD_INPUT = 2
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (what is wrong, what is valid) and exit 2."""
-
-    def error(self, message: str):
-        sys.stderr.write(f"run_suite.py: error: {message}\n")
-        sys.exit(EXIT_BAD_INPUT)
-
-
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(x.strip() for x in text.split(",") if x.strip())
-
-
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(x) for x in _names(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got '{text}'")
-
-
-def _option(text: str) -> tuple[str, object]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got '{text}'")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,9 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="run_suite.py",
         description="Train recurrent language models and probe long-distance behaviour. "
                     "Results are cached per run; rerunning a command reuses finished runs.")
-    p.add_argument("command", nargs="?", default="run", choices=["run", "report"],
+    p.add_argument("command", nargs="?", default="run", choices=["run", "report", "eval"],
                    help="'run' (default) trains what is not cached, then writes tables, plots and REPORT.md; "
-                        "'report' rebuilds them from the cached runs only")
+                        "'report' rebuilds them from the cached runs only; 'eval' scores saved models and "
+                        "external LMs on test sets with no training (see `run_suite.py eval --help`)")
     p.add_argument("--preset", default="quick", help=f"sweep preset: {', '.join(PRESETS)} (default: quick)")
     p.add_argument("--tasks", type=_names, help="comma-separated task names (default: the preset's)")
     p.add_argument("--archs", type=_names, help="comma-separated architectures (default: the preset's)")
@@ -93,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "full (default) or adaptive (for large word vocabularies, e.g. WikiText)")
     p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                    help="import MODULE first, so it can register architectures or tasks (repeatable)")
+    p.add_argument("--save-models", action="store_true",
+                   help="keep each finished run's weights, vocabulary and config under OUT/runs (on by "
+                        "default in the paper preset), so `eval` can score it later without retraining")
     p.add_argument("--list", action="store_true", help="list tasks, architectures and presets, then exit")
     p.add_argument("--dry-run", action="store_true", help="print the runs the sweep would make, then exit")
     p.add_argument("--quiet", action="store_true",
@@ -103,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit codes: 0 every run finished (ok or diverged: a divergence is a result), 1 a run failed (the
     tables still hold the others), 2 bad input (nothing run or written), 130/143 interrupted."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["eval"]:
+        from .eval_cli import main as eval_main  # eval_cli builds on this module's parser helpers
+        return eval_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -132,12 +109,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = (lambda *a: None) if args.quiet else print
     started = time.perf_counter()
     if args.command == "report":
-        records = [r for r in (cached_record(args.out, c.run_id) for c in configs) if r is not None]
+        records = finished_records_of(args.out, configs)
         log(f"{len(records)} of {len(configs)} runs of this sweep are cached under {args.out}")
     else:
         with signals_as_exit():
             records = run_sweep(configs, args.out, execution, log=log)
-    sweep_args = [a for a in (sys.argv[1:] if argv is None else argv) if a not in ("run", "report", "--quiet")]
+    sweep_args = [a for a in argv if a not in ("run", "report", "--quiet", "--save-models")]
     finished = [r for r in records if r["status"] in FINISHED]
     summary = write_outputs(args.out, finished, command=" ".join(["python run_suite.py", *sweep_args]),
                             preset=args.preset, log=log)
@@ -157,7 +134,11 @@ def plan(args: argparse.Namespace) -> tuple[list[RunConfig], Execution]:
         raise ConfigError(f"with --backend ray use --device cuda, not {args.device}: Ray gives each run a GPU "
                           "of its own")
     execution = plan_execution(args.workers, args.device, args.plugin, progress=sys.stderr.isatty())
-    execution = dataclasses.replace(execution, backend=args.backend, address=args.address)
+    if args.save_models and args.backend == "ray":
+        raise ConfigError("--save-models does not work with --backend ray yet: the weights would stay on "
+                          "the workers' disks; save them with the local backend")
+    execution = dataclasses.replace(execution, backend=args.backend, address=args.address,
+                                    save_models=args.save_models or (args.preset == "paper" and args.backend != "ray"))
     over = Overrides(tasks=args.tasks, archs=args.archs, layers=args.layers, hidden=args.hidden,
                      seeds=args.seeds, steps=args.steps, skip=args.skip,
                      bidirectional=args.bidirectional, device=args.device, options=_options(args))
@@ -245,19 +226,6 @@ def _options(args: argparse.Namespace) -> dict[str, object]:
     if args.corpus is not None:
         options["corpus"] = args.corpus
     return options
-
-
-def unwritable(out: Path) -> str | None:
-    """Why `out` cannot hold results, or None. Creates the folder only when it can be written."""
-    if out.exists() and not out.is_dir():
-        return f"output folder '{out}' is a file, not a folder"
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as exc:
-        return f"cannot write to output folder '{out}': {exc.strerror or exc}"
-    return None
 
 
 def listing(tasks) -> str:

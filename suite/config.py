@@ -113,6 +113,12 @@ class RunConfig:
         text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+    @property
+    def request_id(self) -> str:
+        """The hash of what was asked for, without the identity: `report` and `eval` find a finished run
+        by it even when it ran with another thread count or torch version."""
+        return dataclasses.replace(self, identity={}).run_id
+
 
 def replace(obj, **changes):
     """dataclasses.replace that ignores None values, so CLI overrides can be passed through blindly."""

@@ -23,10 +23,9 @@ from .config import ConfigError
 
 
 # Options that left the training config, and where they went: asking for one says so instead of "unknown".
-MOVED = {
-    "testset": "published test sets are scored apart from training now: run_suite.py eval --testset FILE",
-    "agreement_testset": "published test sets are scored apart from training now: run_suite.py eval --testset FILE",
-}
+_TESTSET_MOVED = ("a test set no longer changes a run id: train with --save-models, then score it with "
+                  "`run_suite.py eval --testset FILE` (no retraining)")
+MOVED = {"testset": _TESTSET_MOVED, "agreement_testset": _TESTSET_MOVED}
 
 
 def moved_option(key: str) -> ConfigError | None:

@@ -117,7 +117,7 @@ def checks_overview(sections: list[Section]) -> str:
 def render_page(section: Section, out_dir: Path) -> str:
     """One section's page: each claim in full (rule, evidence), its checks, tables and plots."""
     rep = section.report
-    lines = [f"# {rep.title or rep.name}", "", f"[← back to the report](../REPORT.md)", ""]
+    lines = [f"# {rep.title or rep.name}", "", "[← back to the report](../REPORT.md)", ""]
     for c in section.claims:
         lines += [f"## {c.id}", "", f"**Claim.** {c.statement} ({c.source})", "",
                   f"**Rule, fixed before the results.** {c.rule}", "",

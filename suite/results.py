@@ -155,6 +155,21 @@ def load_records(out_dir: Path, run_ids: Iterable[str] | None = None,
     return records
 
 
+def finished_records_of(out_dir: Path, configs: Sequence[RunConfig]) -> list[dict]:
+    """The finished records of a sweep's configs, one per config, found by what each asked for: a run
+    cached under another identity (thread count, torch version) still serves `report` and `eval`; the one
+    with the config's own identity is preferred."""
+    own = {cfg.request_id: cfg.run_id for cfg in configs}
+    found: dict[str, dict] = {}
+    for record in load_records(out_dir):
+        if record["status"] not in FINISHED:
+            continue
+        request = RunConfig.from_dict(record["config"]).request_id
+        if request in own and (request not in found or record["run_id"] == own[request]):
+            found[request] = record
+    return [found[r] for r in dict.fromkeys(cfg.request_id for cfg in configs) if r in found]
+
+
 def flatten(record: dict) -> dict:
     """One row per run: identity columns plus every scalar metric."""
     cfg = record["config"]

@@ -29,6 +29,7 @@ from .config import ConfigError, RunConfig
 from .identity import import_plugins
 from .locks import claim
 from .results import FINISHED, cached_record, record_path, write_json_atomic
+from .checkpoints import has_saved_model, save_run_model
 from .tasks import get_task
 
 CLAIMED = "claimed"  # status of a stub record: another process holds the run (never written to disk)
@@ -45,6 +46,7 @@ class Execution:
     progress: bool = False
     backend: str = "local"  # local (worker processes here) | ray (tasks on a Ray cluster)
     address: str | None = None  # ray: None starts a local cluster; "auto" or "ray://host:port" joins one
+    save_models: bool = False  # keep each finished run's weights beside its record (suite.checkpoints)
 
 
 def available_cores() -> int:
@@ -102,15 +104,27 @@ def execute(cfg: RunConfig, out_dir: Path, execution: Execution, wait: bool = Fa
     with claim(out_dir, cfg.run_id, wait) as mine:
         if not mine:
             return {"run_id": cfg.run_id, "status": CLAIMED}
-        done = cached_record(out_dir, cfg.run_id)
+        done = reusable(out_dir, cfg, execution)
         if done is not None:
             return {**done, "reused": True}
-        record = _train(cfg, execution)
+        record = _train(cfg, execution, out_dir if execution.save_models else None)
         write_json_atomic(record_path(out_dir, cfg.run_id), record)
         return record
 
 
-def _train(cfg: RunConfig, execution: Execution) -> dict:
+def reusable(out_dir: Path, cfg: RunConfig, execution: Execution) -> dict | None:
+    """The cached record that makes training `cfg` unnecessary, or None. Under --save-models a cached run
+    whose weights are missing trains once more to save them (a recorded None: its task keeps no model)."""
+    hit = cached_record(out_dir, cfg.run_id)
+    if execution.save_models and hit is not None and hit["status"] == "ok" and \
+            hit.get("saved_model", "") is not None and not has_saved_model(out_dir, cfg.run_id):
+        return None
+    return hit
+
+
+def _train(cfg: RunConfig, execution: Execution, save_to: Path | None = None) -> dict:
+    """Run one config here and return its record (written by the caller); with `save_to`, the trained
+    model is saved beside the record's place in that folder."""
     torch.set_num_threads(execution.threads)
     keep_freed_memory()
     import_plugins(execution.plugins)
@@ -128,6 +142,8 @@ def _train(cfg: RunConfig, execution: Execution) -> dict:
                       train_seconds=outcome.training.train_seconds, **outcome.extra)
         if outcome.training.status == "diverged":
             record["error"] = outcome.training.divergence
+        if save_to is not None:
+            record["saved_model"] = save_run_model(save_to, cfg, outcome)
     except Exception as exc:  # a failing run is recorded; the sweep goes on
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
     record["wall_seconds"] = time.perf_counter() - started
@@ -245,7 +261,7 @@ def run_sweep(configs: Sequence[RunConfig], out_dir: Path, execution: Execution,
     records: dict[str, dict] = {}
     pending = []
     for cfg in unique:
-        hit = cached_record(out_dir, cfg.run_id)
+        hit = reusable(out_dir, cfg, execution)
         if hit is not None:
             records[cfg.run_id] = hit
         else:

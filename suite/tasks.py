@@ -53,6 +53,7 @@ class TaskData:
     vocab: Vocab
     num_outputs: int | None = None  # classes for classify/tag objectives
     extra: dict[str, Any] = field(default_factory=dict)  # probes, test items, …
+    tokenizer: Any = None  # what spells words into ids where that is more than `vocab` (text tasks)
 
 
 @dataclass
@@ -141,7 +142,7 @@ class Task:
         more = self.after_training(model, data, cfg, training, watch)
         metrics = {**self.evaluate(model, data, cfg), **more} if training.status == "ok" else {}
         return RunOutcome(training, metrics, count_parameters(model), self.record_extra(data, cfg),
-                          model=model, vocab=data.vocab)
+                          model=model, vocab=data.tokenizer or data.vocab)
 
 
 TASKS: dict[str, Task] = {}

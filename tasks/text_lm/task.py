@@ -116,7 +116,8 @@ class TextLM(Task):
                  "provenance": {"corpus_sha256": corpus.train_sha256, "corpus_source": corpus.source,
                                 "corpus_cache_hit": corpus.cache_hit, "tokenizer_cache_hit": tokenizer.cache_hit,
                                 "train_tokens": len(encoded["train"].ids), "train_words": encoded["train"].words}}
-        return TaskData(train=batchers["train"], valid=batchers["valid"], vocab=tokenizer.vocab, extra=extra)
+        return TaskData(train=batchers["train"], valid=batchers["valid"], vocab=tokenizer.vocab, extra=extra,
+                        tokenizer=tokenizer)
 
     def build(self, cfg: RunConfig, data: TaskData) -> nn.Module:
         model = super().build(cfg, data)
