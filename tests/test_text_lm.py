@@ -219,7 +219,7 @@ def test_bad_options_are_config_errors_naming_option_and_range(folder):
 
 def test_agreement_testset_is_no_longer_a_training_option(folder):
     # Minimal-pair sets are scored on saved models by `run_suite.py eval --testset FILE` (issue 14).
-    with pytest.raises(ConfigError, match="unknown text_lm option 'agreement_testset'"):
+    with pytest.raises(ConfigError, match="option 'agreement_testset' moved: .*run_suite.py eval --testset FILE"):
         TASK.options(config(folder, agreement_testset="pairs.csv"))
 
 
