@@ -50,7 +50,7 @@ class Rule:
 
 TREND = Rule("trend", "error rise per attractor", 0.02, 0.05, 0.01,
              "Linzen et al. 2016: LM error 4.8 % → 41 % over 0 → 4 attractors (≈ 0.09 per attractor)")
-RECENCY = Rule("recency", "error(nearest noun an attractor) − error(not)", 0.03, 0.10, 0.02,
+RECENCY = Rule("recency", "error(nearest noun an attractor) − error(not)", 0.05, 0.10, 0.02,
                "Lakretz et al. 2019 nounPP: 13.3 % vs 1.1 % error with vs without a mismatching nearest noun")
 GATED = Rule("gated", "vanilla − gated error on attractor items", 0.03, 0.07, 0.02,
              "Gulordava et al. 2018: simple RNN 74.1 % vs LSTM 81.0 % accuracy (6.9 points)")
