@@ -51,35 +51,39 @@ def lm_items(items: pd.DataFrame) -> pd.DataFrame:
     return items[(items["task"] == LM_TASK) & ~items["model"].str.endswith("(nonce)")]
 
 
-def attractor_claim(items: pd.DataFrame, records: list[dict]) -> Claim:
-    lm = lm_items(items)
-    judgements, seeds = judge_per_model(TREND, evidence.per_seed_trend(lm), records) if not lm.empty else ({}, {})
+def per_model_claim(id_: str, statement: str, rule: Rule, rule_text: str, per_seed, items: pd.DataFrame,
+                    records: list[dict], direction=None, empty="no language-model agreement runs with item rows",
+                    source: str = LINZEN) -> Claim:
+    """A claim judged per model by a one-sample rule over seeds, then by the majority of models."""
+    evidence_rows = per_seed(items) if not items.empty else pd.DataFrame()
+    judgements, seeds = ({}, {})
+    if not evidence_rows.empty:
+        judgements, seeds = judge_per_model(rule, evidence_rows, records, direction)
     verdict = majority_verdict([j.verdict for j in judgements.values()])
-    return _claim(
-        "agreement.attractors", "language models' agreement error rises with the number of attractors", LINZEN,
-        TREND, f"per LM architecture, per seed: the least-squares slope of error on attractor count within each "
+    return _claim(id_, statement, source, rule, rule_text, judgements, seeds, verdict, empty)
+
+
+def attractor_claim(items: pd.DataFrame, records: list[dict]) -> Claim:
+    return per_model_claim(
+        "agreement.attractors", "language models' agreement error rises with the number of attractors", TREND,
+        f"per LM architecture, per seed: the least-squares slope of error on attractor count within each "
         f"intervening-noun stratum (weighted by items); 95 % t-interval over seeds: reproduced when above 0 with "
         f"mean ≥ {TREND.min_effect:g} per attractor, not reproduced when below {TREND.min_effect:g}; per-seed "
         f"one-sided binomial-GLM trend tests reported as k of n significant (Holm); majority of architectures, "
         f"none the other way; inconclusive when the design cannot detect {TREND.design_effect:g} with 80 % power",
-        judgements, seeds, verdict, "no language-model agreement runs with item rows")
+        evidence.per_seed_trend, lm_items(items), records)
 
 
 def recency_claim(items: pd.DataFrame, records: list[dict]) -> Claim:
-    lm = lm_items(items)
-    judgements, seeds = ({}, {})
-    if not lm.empty:
-        judgements, seeds = judge_per_model(RECENCY, evidence.per_seed_recency(lm), records)
-    verdict = majority_verdict([j.verdict for j in judgements.values()])
-    return _claim(
+    return per_model_claim(
         "agreement.sequential_recency", "agreement errors are sequential-recency errors: a model errs more when "
-        "the noun nearest the verb is an attractor than when another intervening noun is", LINZEN, RECENCY,
+        "the noun nearest the verb is an attractor than when another intervening noun is", RECENCY,
         f"per LM architecture, on cells with 0 < attractors < intervening nouns: per seed, the Mantel–Haenszel-"
         f"weighted difference in error between items whose nearest noun is an attractor and items whose is not "
         f"(the null: errors ignore the nearest noun's number given the cell); 95 % t-interval over seeds: "
         f"reproduced above 0 with mean ≥ {RECENCY.min_effect:g}, not reproduced below {RECENCY.min_effect:g}; "
         f"per-seed exact stratified (hypergeometric) tests reported as k of n significant (Holm)",
-        judgements, seeds, verdict, "no language-model agreement runs with item rows")
+        evidence.per_seed_recency, lm_items(items), records)
 
 
 def gated_claim(items: pd.DataFrame, records: list[dict]) -> Claim:
@@ -108,21 +112,17 @@ def gated_claim(items: pd.DataFrame, records: list[dict]) -> Claim:
 
 
 def objective_claim(items: pd.DataFrame, records: list[dict]) -> Claim:
-    pairs = evidence.paired_objectives(items[~items["model"].str.endswith("(nonce)")]) if not items.empty \
-        else pd.DataFrame()
-    judgements, seeds = ({}, {})
-    if not pairs.empty:
-        judgements, seeds = judge_per_model(OBJECTIVE, pairs, records,
-                                            direction=lambda row: row["lm_only_wrong"] > row["number_only_wrong"])
-    verdict = majority_verdict([j.verdict for j in judgements.values()])
-    return _claim(
+    original = items[~items["model"].str.endswith("(nonce)")] if not items.empty else items
+    return per_model_claim(
         "agreement.number_prediction_beats_lm", "a supervised number-prediction objective errs less than the "
-        "language-modelling objective on the same prefixes", LINZEN, OBJECTIVE,
+        "language-modelling objective on the same prefixes", OBJECTIVE,
         f"per architecture, paired by seed on the same items: LM error minus number-prediction error, 95 % "
         f"t-interval over seeds: reproduced above 0 with mean ≥ {OBJECTIVE.min_effect:g}, not reproduced below "
         f"{OBJECTIVE.min_effect:g}; per-seed exact McNemar tests reported as k of n significant in the claimed "
         f"direction (Holm); majority of architectures, none the other way",
-        judgements, seeds, verdict, "no architecture has both objectives with item rows")
+        evidence.paired_objectives, original, records,
+        direction=lambda row: row["lm_only_wrong"] > row["number_only_wrong"],
+        empty="no architecture has both objectives with item rows")
 
 
 def agreement_claims(records: list[dict]) -> list[Claim]:

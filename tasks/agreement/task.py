@@ -43,6 +43,7 @@ class AgreementOptions(TaskOptions):
 
 class _Agreement(Task):
     Options = AgreementOptions
+    headline = ("error_rate", "error_attractors", "error_top_cell")
 
     def settings(self, size: str) -> TaskSettings:
         s = by_size(size, steps=(30, 800, 1500, 8000), hidden=(32, 64, 128, 256),
@@ -108,7 +109,6 @@ class Agreement(_Agreement):
     name = LM_TASK
     description = "subject–verb agreement probes of a language model: attractors, sequential recency"
     objective = "lm"
-    headline = ("error_rate", "error_attractors", "error_top_cell")
 
     def prepare(self, cfg: RunConfig) -> TaskData:
         return self.data(cfg, lm_examples)
@@ -125,7 +125,6 @@ class AgreementNumber(_Agreement):
     name = NUMBER_TASK
     description = "number prediction (Linzen et al. 2016): classify the upcoming verb's number from its prefix"
     objective = "classify"
-    headline = ("error_rate", "error_attractors", "error_top_cell")
 
     def prepare(self, cfg: RunConfig) -> TaskData:
         return self.data(cfg, number_examples)
