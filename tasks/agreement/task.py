@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from suite.config import ConfigError, RunConfig, TrainConfig
+from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
 from suite.data import SentenceBatcher, collate
 from suite.options import TaskOptions, option
 from suite.tasks import Task, TaskData, TaskSettings, by_size, register_task
@@ -33,7 +33,7 @@ class AgreementOptions(TaskOptions):
     valid_sentences: int = option(500, low=1, help="generated validation sentences (loss only)")
     items_per_cell: int = option(100, low=1, help="probe frames per intervening-noun count; each frame "
                                                   "gives one item per attractor count 0…n")
-    max_intervening: int = option(3, low=1, high=5, help="most nouns between subject and verb")
+    max_intervening: int = option(4, low=1, high=5, help="most nouns between subject and verb")
     modifier_prob: float = option(0.35, low=0, high=1, low_open=True, high_open=True,
                                   help="training: probability of each further modifier (one noun each)")
     heldout_fraction: float = option(0.2, low=0, high=0.5, low_open=True, high_open=True,
@@ -45,18 +45,32 @@ class _Agreement(Task):
     Options = AgreementOptions
     headline = ("error_rate", "error_attractors", "error_top_cell")
 
+    # Calibrated on validation probes (never test items), one seed, 1 thread, max_intervening 4: at 1200 steps
+    # the LMs' top-cell error was lstm 35 %, gru 15 %, rnn_tanh 26 % (at 1500 steps with 3 intervening nouns
+    # lstm fell to 8 %, gru 6 %; at 900 lstm stayed at the nearest-noun heuristic, 64 %). The classifier learns
+    # the rule far faster: at 300 steps gru made no validation error, at 200 lstm 4.4 %, gru 0.8 %, rnn_tanh
+    # 31 % on attractor items — so it trains 200 steps, which only handicaps the objective the claim favours.
+    # At quick (10,000 sentences) hidden 64 stayed near the nearest-noun heuristic (lstm 61 % vs 67 % on
+    # attractor items); hidden 128 and 1000 steps gave lstm 22 %, rnn_tanh 52 %.
+    LM_STEPS = (30, 1000, 1200, 5000)
+    NUMBER_STEPS = (20, 200, 200, 800)
+
     def settings(self, size: str) -> TaskSettings:
-        s = by_size(size, steps=(30, 800, 1500, 8000), hidden=(32, 64, 128, 256),
-                    sentences=(1500, 10000, 20000, 100000), items=(6, 40, 100, 200))
+        s = by_size(size, steps=self.LM_STEPS if self.objective == "lm" else self.NUMBER_STEPS,
+                    hidden=(32, 128, 128, 256), sentences=(1500, 10000, 20000, 100000), items=(6, 40, 100, 200))
         return TaskSettings(
             train=TrainConfig(steps=s["steps"], batch_size=64, lr=3e-3, clip=1.0, schedule="cosine"),
             model={"hidden": s["hidden"]},
             options={"train_sentences": s["sentences"], "items_per_cell": s["items"]})
 
     def seed_count(self, size: str) -> int:
-        """Seeds per architecture the agreement claims need at each size (their power analysis):
-        for the sweep to use instead of the preset's seed list (see the package's README note)."""
+        """Seeds per architecture the agreement claims need at each size (their power analysis): for the
+        sweep to use instead of the preset's seed list when the lead wires it (see the report's note)."""
         return by_size(size, seeds=(1, 1, 10, 10))["seeds"]
+
+    def variants(self, model: ModelConfig, size: str) -> list[dict]:
+        """At standard and paper only the single-layer models the claims compare run (10 seeds each)."""
+        return [] if size in ("standard", "paper") and model.layers > 1 else [{}]
 
     def options(self, cfg: RunConfig) -> AgreementOptions:
         for key, why in MOVED_OPTIONS.items():
