@@ -43,6 +43,7 @@ class AgreementOptions(TaskOptions):
 
 class _Agreement(Task):
     Options = AgreementOptions
+    moved_options = MOVED_OPTIONS  # for the sweep's unknown-option message (see the package note)
     headline = ("error_rate", "error_attractors", "error_top_cell")
 
     # Calibrated on validation probes (never test items), one seed, 1 thread, max_intervening 4: at 1200 steps
@@ -73,7 +74,7 @@ class _Agreement(Task):
         return [] if size in ("standard", "paper") and model.layers > 1 else [{}]
 
     def options(self, cfg: RunConfig) -> AgreementOptions:
-        for key, why in MOVED_OPTIONS.items():
+        for key, why in self.moved_options.items():
             if key in cfg.options:
                 raise ConfigError(f"{self.name} option {key} was removed: {why}")
         return super().options(cfg)
@@ -103,7 +104,9 @@ class _Agreement(Task):
     def evaluate(self, model, data: TaskData, cfg: RunConfig) -> dict:
         corpus = data.extra["corpus"]
         correct, margins = self.score(model, data, corpus.test, cfg)
-        table = item_table([to_item(s) for s in corpus.test], correct, margins, data.extra["form_counts"],
+        # the heuristics' columns depend only on the items, the same for both objectives: the LM records hold them
+        heuristics = data.extra["form_counts"] if self.objective == "lm" else None
+        table = item_table([to_item(s) for s in corpus.test], correct, margins, heuristics,
                            corpus.frames)
         v_correct, v_margins = self.score(model, data, corpus.valid_probes, cfg)
         valid = item_table([to_item(s) for s in corpus.valid_probes], v_correct, v_margins)
