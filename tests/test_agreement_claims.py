@@ -175,7 +175,9 @@ def test_report_tables_and_checks_from_records(tmp_path):
     errors_table = tables["agreement_errors"]
     assert (errors_table["error_low"] >= 0).all() and (errors_table["error_high"] <= 1).all()
     assert len(tables["agreement_cell_errors"]) == 6 * 10  # 3 models × 2 objectives × 10 cells
-    check = report.checks(recs)[0]
-    assert check.passed is False and "first_noun: 0.0%" in check.evidence  # the simulation's first noun is right
+    heuristics, calibration = report.checks(recs)
+    assert heuristics.passed is False and "first_noun: 0.0%" in heuristics.evidence  # the simulated first noun is right
+    # simulated gated top cell: 0.1 + 0.08 + 4 × 0.06 + 0.15 ≈ 0.57 > 0.40
+    assert calibration.passed is False and "top-cell error gru" in calibration.evidence
     assert [p.name for p in report.plots(recs, tmp_path)] == ["agreement_attractors.png",
                                                               "agreement_number_attractors.png"]

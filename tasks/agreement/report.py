@@ -14,7 +14,7 @@ from suite.claims import Check, Claim
 from suite.judging import TaskReport, register_report
 
 from . import evidence
-from .claims import agreement_claims, lm_items
+from .claims import GATED_ARCHS, agreement_claims, lm_items
 from .metrics import HEURISTIC_HELP, HEURISTICS
 from .power import power_table
 from .task import LM_TASK, NUMBER_TASK
@@ -163,4 +163,23 @@ class AgreementReport(TaskReport):
         attr = attr[attr["model"] == attr["model"].iloc[0]] if not attr.empty else attr
         errors = {c[2:]: 1 - attr[c].dropna().astype(bool).mean() for c in columns}
         return [Check("agreement.heuristics_fail", statement, all(e >= HEURISTIC_FLOOR for e in errors.values()),
-                      ", ".join(f"{k}: {v:.1%}" for k, v in errors.items()), rule)]
+                      ", ".join(f"{k}: {v:.1%}" for k, v in errors.items()), rule), calibration_check(items)]
+
+
+def calibration_check(items: pd.DataFrame) -> Check:
+    """The difficulty the budgets were chosen for (on validation probes): between floor and heuristic."""
+    statement = "the probes are neither solved nor guessed: gated LMs err on 10–40 % of the top cell, the " \
+                "number classifier errs somewhere in at least half its seeds"
+    rule = "pooled top-cell error of lstm and gru LMs in [0.10, 0.40]; each classifier's error > 0 in ≥ half its seeds"
+    top = (items["intervening_nouns"] == items["intervening_nouns"].max()) & \
+          (items["attractors"] == items["intervening_nouns"])
+    gated = items[(items["task"] == LM_TASK) & items["model"].isin(GATED_ARCHS) & top]
+    number = items[(items["task"] == NUMBER_TASK) & ~items["model"].str.endswith("(nonce)")]
+    if gated.empty or number.empty:
+        return Check("agreement.calibrated", statement, None, "needs gated LM and number-prediction runs", rule)
+    top_error = {m: 1 - g["correct"].astype(bool).mean() for m, g in gated.groupby("model")}
+    erring = {m: float((1 - g.groupby("seed")["correct"].mean() > 0).mean()) for m, g in number.groupby("model")}
+    passed = all(0.10 <= e <= 0.40 for e in top_error.values()) and all(s >= 0.5 for s in erring.values())
+    evidence_text = ("top-cell error " + ", ".join(f"{m} {e:.1%}" for m, e in top_error.items()) +
+                     "; classifier seeds with errors " + ", ".join(f"{m} {s:.0%}" for m, s in erring.items()))
+    return Check("agreement.calibrated", statement, passed, evidence_text, rule)
