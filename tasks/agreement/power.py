@@ -52,12 +52,12 @@ def simulate_effects(rule: Rule, effect: float, design: Design, sweeps: int, rng
     the two-group gated rule."""
     true = _seed_effects(rule, effect, design, sweeps, rng)
     m = design.items_per_cell
-    if rule is TREND:
+    if rule.name == TREND.name:
         n, k = design.cells()
         p = np.clip(BASE_ERROR / 3 + true[..., None] * k, 0, 1)
         errors = rng.binomial(m, p).astype(float)
         return trend_effect(errors, np.full(errors.shape, float(m)), n, k)
-    if rule is RECENCY:
+    if rule.name == RECENCY.name:
         strata = [(n, k) for n in range(2, design.max_intervening + 1) for k in range(1, n)]
         share = np.array([k / n for n, k in strata])
         m1 = rng.binomial(m, np.broadcast_to(share, (*true.shape, len(share)))).astype(float)
@@ -66,11 +66,11 @@ def simulate_effects(rule: Rule, effect: float, design: Design, sweeps: int, rng
         e1 = rng.binomial(m1.astype(int), np.clip(p0 + true[..., None], 0, 1))
         e0 = rng.binomial(m0.astype(int), p0)
         return recency_effect(e1, m1, e0, m0)
-    items = design.attractor_items if rule is GATED else design.all_items
+    items = design.attractor_items if rule.name == GATED.name else design.all_items
     first = rng.binomial(items, np.clip(BASE_ERROR + true, 0, 1)) / items
     second = rng.binomial(items, np.clip(np.full(true.shape, BASE_ERROR) + rng.normal(0, rule.seed_sd, true.shape),
                                          0, 1)) / items
-    if rule is GATED:
+    if rule.name == GATED.name:
         return first, second
     return first - second  # OBJECTIVE: paired per seed (LM − number prediction)
 
@@ -80,7 +80,7 @@ def power(rule: Rule, effect: float, design: Design, sweeps: int = SWEEPS, seed:
     rng = np.random.default_rng(seed)
     sims = simulate_effects(rule, effect, design, sweeps, rng)
     with np.errstate(all="ignore"):
-        mean, low, high = difference_intervals(*sims) if rule is GATED else seed_intervals(sims)
+        mean, low, high = difference_intervals(*sims) if rule.name == GATED.name else seed_intervals(sims)
     return float(np.mean(verdict_codes(mean, low, high, rule.min_effect) == REPRODUCED))
 
 
@@ -101,6 +101,15 @@ def detectable_effect(rule_name: str, design: Design) -> float:
     return float(EFFECT_GRID[low])
 
 
+def seeds_needed(rule: Rule, design: Design, most: int = 30) -> int | None:
+    """The fewest seeds (2…most) at the design's items with which the rule detects its design effect."""
+    for seeds in range(2, most + 1):
+        if detectable_effect(rule.name, Design(seeds, design.items_per_cell, design.max_intervening)) \
+                <= rule.design_effect:
+            return seeds
+    return None
+
+
 def too_few(rule: Rule, design: Design) -> str:
     """'' when the design detects the rule's design effect with 80 % power, else why the verdict is
     "inconclusive: too few …" whatever the data say."""
@@ -110,7 +119,8 @@ def too_few(rule: Rule, design: Design) -> str:
     if detectable <= rule.design_effect:
         return ""
     return (f"too few seeds/items ({design.seeds} seeds, {design.items_per_cell} items per cell "
-            f"detect {detectable:g} with 80 % power; the rule needs {rule.design_effect:g})")
+            f"detect {detectable:g} with 80 % power; the rule needs {rule.design_effect:g}, "
+            f"reached with {seeds_needed(rule, design) or 'more than 30'} seeds)")
 
 
 def power_table(design: Design) -> pd.DataFrame:
@@ -121,6 +131,7 @@ def power_table(design: Design) -> pd.DataFrame:
         rows.append({"rule": rule.name, "effect": rule.unit, "min_effect": rule.min_effect,
                      "design_effect": rule.design_effect, "seeds": design.seeds,
                      "items_per_cell": design.items_per_cell, "detectable_80pct": detectable,
-                     "adequate": detectable <= rule.design_effect, "design_effect_basis": rule.basis})
+                     "adequate": detectable <= rule.design_effect, "seeds_needed": seeds_needed(rule, design),
+                     "assumed_seed_sd": rule.seed_sd, "design_effect_basis": rule.basis})
     return pd.DataFrame(rows)
 
