@@ -10,12 +10,14 @@ import pandas as pd
 import pytest
 
 from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+from suite.tasks import get_task
 from tasks.agreement.claims import agreement_claims
 from tasks.agreement.report import AgreementReport
 from tasks.agreement.rules import (GATED, OBJECTIVE, RECENCY, TREND, difference_intervals, recency_effect,
                                    seed_intervals, trend_effect, verdict_codes)
 
 SWEEPS, SEEDS, PER_CELL, DEPTH = 200, 10, 100, 3
+STANDARD_STEPS = get_task("agreement").settings("standard").train.steps
 
 
 def design(rng, per_cell=PER_CELL, depth=DEPTH) -> pd.DataFrame:
@@ -141,7 +143,7 @@ def records(rng, seeds=SEEDS, per_cell=PER_CELL, *, trend=0.06, recency=0.15, va
                 out.append({"run_id": f"{task}-{arch}-{seed}", "label": arch, "status": "ok",
                             "items": table.to_dict(orient="split", index=False),
                             "agreement_cells": {"test": {}, "train": {}},
-                            "config": {"task": task, "seed": seed, "model": {"arch": arch},
+                            "config": {"task": task, "seed": seed, "model": {"arch": arch}, "train": {"steps": STANDARD_STEPS},
                                        "options": {"items_per_cell": per_cell, "max_intervening": DEPTH,
                                                    "nonce": False}}})
     return out

@@ -9,15 +9,16 @@ from pathlib import Path
 import pandas as pd
 
 from suite import plots
-from suite.analysis import ok_runs, put
+from suite.analysis import ok_runs, put, train_field
 from suite.claims import Check, Claim
 from suite.judging import TaskReport, register_report
+from suite.tasks import SIZES
 
 from . import evidence
 from .claims import GATED_ARCHS, agreement_claims, lm_items
 from .metrics import HEURISTIC_HELP, HEURISTICS
 from .power import power_table
-from .task import LM_TASK, NUMBER_TASK
+from .task import LM_TASK, NUMBER_TASK, Agreement
 
 OBJECTIVES = {LM_TASK: "language model", NUMBER_TASK: "number prediction"}
 HEURISTIC_FLOOR = 0.25  # each surface heuristic must err on at least this share of attractor items
@@ -163,11 +164,12 @@ class AgreementReport(TaskReport):
         attr = attr[attr["model"] == attr["model"].iloc[0]] if not attr.empty else attr
         errors = {c[2:]: 1 - attr[c].dropna().astype(bool).mean() for c in columns}
         return [Check("agreement.heuristics_fail", statement, all(e >= HEURISTIC_FLOOR for e in errors.values()),
-                      ", ".join(f"{k}: {v:.1%}" for k, v in errors.items()), rule), calibration_check(items)]
+                      ", ".join(f"{k}: {v:.1%}" for k, v in errors.items()), rule), calibration_check(items, records)]
 
 
-def calibration_check(items: pd.DataFrame) -> Check:
-    """The difficulty the budgets were chosen for (on validation probes): between floor and heuristic."""
+def calibration_check(items: pd.DataFrame, records: list[dict]) -> Check:
+    """The difficulty the standard budgets were chosen for (on validation probes): between floor and
+    heuristic. Judged only on LM runs trained with the standard budget."""
     statement = "the probes are neither solved nor guessed: gated LMs err on 10–40 % of the top cell, the " \
                 "number classifier errs somewhere in at least half its seeds"
     rule = "pooled top-cell error of lstm and gru LMs in [0.10, 0.40]; each classifier's error > 0 in ≥ half its seeds"
@@ -175,6 +177,10 @@ def calibration_check(items: pd.DataFrame) -> Check:
           (items["attractors"] == items["intervening_nouns"])
     gated = items[(items["task"] == LM_TASK) & items["model"].isin(GATED_ARCHS) & top]
     number = items[(items["task"] == NUMBER_TASK) & ~items["model"].str.endswith("(nonce)")]
+    standard = Agreement.LM_STEPS[SIZES.index("standard")]
+    if any(train_field(r, "steps") != standard for r in ok_runs(records, LM_TASK)):
+        return Check("agreement.calibrated", statement, None, f"calibrated for the standard budget ({standard} "
+                     "LM steps); this sweep trained others", rule)
     if gated.empty or number.empty:
         return Check("agreement.calibrated", statement, None, "needs gated LM and number-prediction runs", rule)
     top_error = {m: 1 - g["correct"].astype(bool).mean() for m, g in gated.groupby("model")}
