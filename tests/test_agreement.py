@@ -1,6 +1,5 @@
 """Agreement measuring: probe frames, the training distribution, item rows from hand-built models of known
 preference, the options, and a tiny run's record. Ground truth comes from the tokens and the lexicon."""
-import random
 from collections import Counter
 
 import pandas as pd
@@ -9,7 +8,7 @@ import torch
 from torch import nn
 
 from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.data import EOS, Vocab
+from suite.data import EOS
 from suite.grammar import LEXICON
 from suite.tasks import check_run_config, get_task
 from suite.testsets import MinimalPair, score_pairs
