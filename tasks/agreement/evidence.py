@@ -99,7 +99,10 @@ def paired_objectives(items: pd.DataFrame) -> pd.DataFrame:
         b = number[(number["model"] == model) & (number["seed"] == s)]
         if b.empty:
             continue
-        both = a.merge(b, on="item", suffixes=("_lm", "_number"))
+        # the same seed and options give the same items; matching the annotations too guards against a sweep
+        # that gave the two objectives different probe options
+        both = a.merge(b, on=["item", "attractors", "intervening_nouns", "distance", "subject_plural"],
+                       suffixes=("_lm", "_number"))
         lm_ok, num_ok = both["correct_lm"].astype(bool).to_numpy(), both["correct_number"].astype(bool).to_numpy()
         p, lm_only, number_only = mcnemar_test(lm_ok, num_ok)
         rows.append({"model": model, "seed": s, "items": len(both), "effect": (num_ok.mean() - lm_ok.mean()),
