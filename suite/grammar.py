@@ -70,6 +70,10 @@ def _verbs() -> list[Verb]:
 
 
 VERBS: list[Verb] = _verbs()
+# verbs that take a sentential complement ("the managers say that the writer … is"): kept out of VERBS so
+# the default grammar (and every corpus built from it) is unchanged
+COMPLEMENT_VERBS: list[Verb] = [Verb(sg, sg[:-1], "complement") for sg in
+                                "says thinks believes hopes claims suspects fears admits".split()]
 ADJECTIVES = ["old", "young", "famous", "quiet", "tall", "clever", "small", "new", "red", "strange",
               "happy", "late", "ready", "busy", "broken", "beautiful", "dark", "lovely"]
 ADVERBS = ["often", "never", "always", "rarely", "really", "clearly", "also", "usually"]
@@ -77,7 +81,12 @@ PREPOSITIONS = ["of", "near", "behind", "with", "beside", "from", "under", "for"
 SENTENCE_ADVERBS = ["today", "yesterday", "sometimes", "meanwhile"]
 DETERMINERS = {False: ["the", "the", "the", "a", "this"], True: ["the", "the", "the", "these", "some"]}
 MODIFIER_KINDS = ("pp", "src", "orc")  # prepositional phrase, subject / object relative clause
-CONTENT_CLASSES = ("noun", "verb", "adj", "adv")
+# what comes before the subject: nothing, a sentence adverb, a fronted PP with a noun ("near the x , …"), or a
+# matrix clause whose complement holds the probed clause ("the managers say that …"); the last two put a noun
+# before the subject, so the subject is not always the first noun
+SHAPES = ("plain", "adverb", "preposed_pp", "complement")
+DEFAULT_SHAPES = ("plain", "plain", "plain", "adverb", "preposed_pp")
+CONTENT_CLASSES = ("noun", "verb", "cverb", "adj", "adv")
 
 
 class Lexicon:
@@ -113,7 +122,7 @@ class Sentence:
     verb_index: int  # index of the main verb (one token)
     construction: str  # simple | pp | src | orc (all modifiers of one kind) | mixed
     nouns_before_verb: list[tuple[int, bool]] = field(default_factory=list)  # (index, plural)
-    shape: str = "plain"  # plain | adverb (sentence adverb first) | preposed_pp ("near the x , …")
+    shape: str = "plain"  # one of SHAPES
     classes: list[str] = field(default_factory=list)  # word class of each token
     modifiers: list[str] = field(default_factory=list)  # kinds of the subject's modifiers, in order
     subject_noun: Noun | None = None
@@ -125,6 +134,16 @@ class Sentence:
         """Nouns between subject and verb whose number differs from the subject's."""
         return sum(1 for i, pl in self.nouns_before_verb
                    if self.subject_index < i < self.verb_index and pl != self.subject_plural)
+
+    @property
+    def intervening_nouns(self) -> int:
+        """Nouns between the subject and the verb, whatever their number."""
+        return sum(1 for i, _ in self.nouns_before_verb if self.subject_index < i < self.verb_index)
+
+    @property
+    def first_noun_plural(self) -> bool:
+        """Number of the sentence's first noun (the subject only when nothing is fronted)."""
+        return min(self.nouns_before_verb)[1]
 
     @property
     def distance(self) -> int:
@@ -162,8 +181,8 @@ class Grammar:
 
     def __init__(self, rng: random.Random, lexicon: Lexicon = LEXICON, max_modifiers: int = 3,
                  pair_ok: PairFilter | None = None, main_pairs: list[tuple[Noun, Verb]] | None = None,
-                 modifier_prob: float | None = None):
-        self.rng, self.lex, self.max_modifiers = rng, lexicon, max_modifiers
+                 modifier_prob: float | None = None, shapes: tuple[str, ...] = DEFAULT_SHAPES):
+        self.rng, self.lex, self.max_modifiers, self.shapes = rng, lexicon, max_modifiers, list(shapes)
         self.pair_ok = pair_ok or (lambda n, v: True)
         self.main_pairs = main_pairs
         # None: modifier count min(U, U) over 0..max; p: each further modifier with probability p
@@ -239,22 +258,27 @@ class Grammar:
         kinds = self.rng.choice([("transitive",), ("intransitive",), ("copula",)])
         return noun, self.choose_verb(noun, kinds)
 
-    def sentence(self, attractors: int | None = None) -> Sentence:
-        """One sentence; with `attractors` set, exactly that many modifier nouns differ in number."""
+    def sentence(self, attractors: int | None = None, *, shape: str | None = None,
+                 subject_plural: bool | None = None, mismatches: list[bool] | None = None,
+                 fronted_plural: bool | None = None) -> Sentence:
+        """One sentence; with `attractors` set, exactly that many modifier nouns differ in number.
+
+        A probe frame fixes everything instead: the `shape`, the subject's number, one flag per modifier
+        (`mismatches`: does its noun differ from the subject?) and the fronted noun's number. With all four
+        given, the random draws do not depend on them, so one rng state gives the same words in every
+        variant of the frame and only the numbers (and the forms agreeing with them) change."""
         out: list[str] = []
         classes: list[str] = []
         nouns: list[tuple[int, bool]] = []
         agreements: list[tuple[int, int]] = []
-        shape = self.rng.choice(["plain", "plain", "plain", "adverb", "preposed_pp"])
-        if shape == "adverb":
-            self._emit(out, classes, self.rng.choice(SENTENCE_ADVERBS), "adv")
-        elif shape == "preposed_pp":  # a noun before the subject: the first noun is not always it
-            self._emit(out, classes, self.rng.choice(PREPOSITIONS[1:]), "prep")
-            self.noun_phrase(out, classes, nouns)
-            self._emit(out, classes, ",", "punct")
+        shape = shape or self.rng.choice(self.shapes)
+        self._before_subject(shape, out, classes, nouns, agreements, fronted_plural)
         noun, verb = self._main_pair()
-        subject, plural, _ = self.noun_phrase(out, classes, nouns, noun=noun)
-        numbers = self._modifier_numbers(plural, attractors)
+        subject, plural, _ = self.noun_phrase(out, classes, nouns, subject_plural, noun=noun)
+        if mismatches is None:
+            numbers = self._modifier_numbers(plural, attractors)
+        else:
+            numbers = [plural != flip for flip in mismatches]
         kinds, site = [], (subject, noun, plural)
         for pl in numbers:
             # a modifier attaches to the subject or nests under the previous modifier's noun, so a
@@ -270,6 +294,21 @@ class Grammar:
         self._emit(out, classes, ".", "punct")
         return Sentence(out, subject, plural, verb_index, _construction(kinds), nouns_before, shape,
                         classes, kinds, noun, verb, agreements)
+
+    def _before_subject(self, shape, out, classes, nouns, agreements, plural: bool | None) -> None:
+        if shape == "adverb":
+            self._emit(out, classes, self.rng.choice(SENTENCE_ADVERBS), "adv")
+        elif shape == "preposed_pp":  # a noun before the subject: the first noun is not always it
+            self._emit(out, classes, self.rng.choice(PREPOSITIONS[1:]), "prep")
+            self.noun_phrase(out, classes, nouns, plural)
+            self._emit(out, classes, ",", "punct")
+        elif shape == "complement":  # the managers say that …: a noun and a verb of its own number first
+            index, pl, _ = self.noun_phrase(out, classes, nouns, plural, self.rng.choice(self.animate))
+            verb = self.rng.choice(COMPLEMENT_VERBS)
+            agreements.append((index, self._emit(out, classes, verb.plural if pl else verb.singular, "cverb")))
+            self._emit(out, classes, "that", "comp")
+        elif shape != "plain":
+            raise ValueError(f"unknown sentence shape '{shape}'; valid: {', '.join(SHAPES)}")
 
     def _modifier_numbers(self, plural: bool, attractors: int | None) -> list[bool | None]:
         """Numbers of the modifier nouns: free when `attractors` is None, else exactly that many
@@ -344,6 +383,9 @@ def nonce_variant(sentence: Sentence, rng: random.Random, lexicon: Lexicon = LEX
             kind = next(v.kind for v in lexicon.verbs if word in (v.singular, v.plural))
             verb = rng.choice(lexicon.verbs_of(kind))
             tokens[i] = verb.plural if lexicon.verb_number[word] else verb.singular
+        elif cls == "cverb":
+            verb = rng.choice(COMPLEMENT_VERBS)
+            tokens[i] = verb.singular if word.endswith("s") else verb.plural
         elif cls == "adj":
             tokens[i] = rng.choice(ADJECTIVES)
         else:

@@ -22,6 +22,7 @@ from .probes import continuation_logprobs
 
 BLIMP_FIELDS = ("sentence_good", "sentence_bad")
 CSV_FIELDS = ("prefix", "correct", "wrong")
+INT_COLUMNS = ("attractors", "intervening_nouns", "distance")  # optional CSV annotations
 _TOKEN = re.compile(r"[\w'-]+|[^\w\s]")
 
 
@@ -38,6 +39,7 @@ class MinimalPair:
     distance: int | None = None  # tokens from subject head to verb
     subject_plural: bool | None = None
     nearest_noun_plural: bool | None = None
+    intervening_nouns: int | None = None  # nouns between subject head and verb, whatever their number
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -142,7 +144,8 @@ def load_linzen(text_path: str | Path, gold_path: str | Path) -> list[MinimalPai
 
 def load_csv(path: str | Path) -> list[MinimalPair]:
     """CSV with a header: prefix,correct,wrong (whitespace-tokenised) plus optional columns
-    attractors, construction, distance (others are kept in meta)."""
+    attractors, intervening_nouns, construction, distance (others are kept in meta); a missing
+    annotation column leaves that annotation None."""
     lines = _read_lines(path)
     rows = list(csv.reader(lines))
     if not rows or any(c not in [h.strip() for h in rows[0]] for c in CSV_FIELDS):
@@ -160,12 +163,12 @@ def load_csv(path: str | Path) -> list[MinimalPair]:
         if not prefix or not correct or not wrong or correct == wrong:
             raise ConfigError(f"{where}: prefix, correct and wrong must be non-empty and correct ≠ wrong")
         ints = {}
-        for key in ("attractors", "distance"):
+        for key in INT_COLUMNS:
             if rec.get(key):
                 if not rec[key].isdigit():
                     raise ConfigError(f"{where}: {key} must be a non-negative integer (got '{rec[key]}')")
                 ints[key] = int(rec[key])
-        meta = {k: v for k, v in rec.items() if k not in (*CSV_FIELDS, "attractors", "construction", "distance")}
+        meta = {k: v for k, v in rec.items() if k not in (*CSV_FIELDS, *INT_COLUMNS, "construction")}
         items.append(MinimalPair((EOS, *prefix), tuple(correct), tuple(wrong), where,
                                  construction=rec.get("construction") or None, meta=meta, **ints))
     return items

@@ -1,36 +1,93 @@
-"""Agreement probes: scoring with hand-built models of known preference, the error taxonomy,
-the heuristic baselines, the tables, and every verdict of every claim on constructed records."""
-import math
-import random
+"""Agreement measuring: probe frames, the training distribution, item rows from hand-built models of known
+preference, the options, and a tiny run's record. Ground truth comes from the tokens and the lexicon."""
 from collections import Counter
 
+import pandas as pd
 import pytest
 import torch
 from torch import nn
 
-from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
 from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.data import EOS, Vocab
-from suite.grammar import LEXICON, Grammar
-from suite.tasks import TaskData, check_run_config, get_task
-from suite.testsets import MinimalPair
-from tasks.agreement import (ATTRACTORS, agreement_claims, agreement_plots, agreement_tables,
-                             distance_bucket, heuristic_choice, number_examples, outcome_metrics, to_item)
+from suite.data import EOS
+from suite.grammar import LEXICON
+from suite.tasks import check_run_config, get_task
+from suite.testsets import MinimalPair, score_pairs
+from tasks.agreement.items import CorpusSpec, build_vocab, make_corpus, number_examples, to_item
+from tasks.agreement.metrics import from_record, heuristic_correct, item_table, summary_metrics, to_record
 
 NOUN_NUMBER = LEXICON.noun_number
+NOUN_LEMMA = {f: n.singular for n in LEXICON.nouns for f in (n.singular, n.plural)}
+VERB_LEMMA = {f: v.singular for v in LEXICON.verbs for f in (v.singular, v.plural)}
 PLURAL_VERBS = {v.plural for v in LEXICON.verbs}
 SINGULAR_VERBS = {v.singular for v in LEXICON.verbs}
+SPEC = CorpusSpec(train_sentences=3000, valid_sentences=20, items_per_cell=24, max_intervening=3,
+                  modifier_prob=0.35, heldout_fraction=0.2)
 
 
-def sentences(n=60, seed=0):
-    grammar = Grammar(random.Random(seed), max_modifiers=4)
-    return [grammar.sentence(attractors=i % 5) for i in range(n)]
+@pytest.fixture(scope="module")
+def corpus():
+    return make_corpus(1, SPEC)
 
 
-def full_vocab():
-    words = [w for n in LEXICON.nouns for w in (n.singular, n.plural)]
-    words += [w for v in LEXICON.verbs for w in (v.singular, v.plural)]
-    return Vocab(words + sorted({t for s in sentences(200, 9) for t in s.tokens}))
+def nouns_in(tokens):
+    return [NOUN_NUMBER[t] for t in tokens if t in NOUN_NUMBER]
+
+
+def test_every_cell_has_the_same_items_and_each_frame_all_attractor_counts(corpus):
+    cells = Counter((s.intervening_nouns, s.attractors) for s in corpus.test)
+    assert cells == {(n, k): SPEC.items_per_cell for n in range(4) for k in range(n + 1)}
+    frames = pd.DataFrame({"frame": corpus.frames, "n": [s.intervening_nouns for s in corpus.test],
+                           "k": [s.attractors for s in corpus.test], "len": [len(s.tokens) for s in corpus.test],
+                           "verb": [s.verb_index for s in corpus.test]})
+    for _, f in frames.groupby("frame"):
+        n = f["n"].iloc[0]
+        assert sorted(f["k"]) == list(range(n + 1))  # k = 0…n on one frame
+        assert f["len"].nunique() == 1 and f["verb"].nunique() == 1  # distance and structure held fixed
+
+
+def test_surface_heuristics_err_on_a_quarter_of_attractor_items(corpus):
+    """Recomputed from the tokens: first noun, nearest noun and majority of nouns each err on ≥ 25 %."""
+    attractor_items = [s for s in corpus.test if s.attractors > 0]
+    first = nearest = majority = 0
+    for s in attractor_items:
+        numbers = nouns_in(s.tokens[:s.verb_index])
+        first += numbers[0] != s.subject_plural
+        nearest += numbers[-1] != s.subject_plural
+        plural = sum(numbers)
+        vote = numbers[-1] if 2 * plural == len(numbers) else 2 * plural > len(numbers)
+        majority += vote != s.subject_plural
+    for errors in (first, nearest, majority):
+        assert errors / len(attractor_items) >= 0.25
+
+
+def test_training_is_mostly_attractor_free_but_has_every_test_cell(corpus):
+    cells = Counter((s.intervening_nouns, s.attractors) for s in corpus.train)
+    no_attractor = sum(v for (n, k), v in cells.items() if k == 0)
+    assert no_attractor / len(corpus.train) > 0.6
+    assert all(cells[(n, k)] > 0 for n in range(4) for k in range(n + 1))
+    shapes = Counter(s.shape for s in corpus.train)
+    assert shapes["complement"] > 0 and shapes["preposed_pp"] > 0
+
+
+def test_test_subject_verb_pairs_never_agree_in_training(corpus):
+    seen = {(NOUN_LEMMA[s.tokens[n]], VERB_LEMMA[s.tokens[v]]) for s in corpus.train for n, v in s.agreements
+            if s.tokens[v] in VERB_LEMMA}
+    for s in corpus.test:
+        assert (NOUN_LEMMA[s.tokens[s.subject_index]], VERB_LEMMA[s.correct_form]) not in seen
+
+
+def test_nonce_items_keep_frames_and_numbers():
+    small = CorpusSpec(200, 5, 6, 3, 0.35, 0.2)
+    plain, nonce = make_corpus(3, small), make_corpus(3, CorpusSpec(**{**small.__dict__, "nonce": True}))
+    assert [s.tokens for s in plain.train] == [s.tokens for s in nonce.train]
+    assert [(s.attractors, s.intervening_nouns, s.correct_form) for s in plain.test] == \
+           [(s.attractors, s.intervening_nouns, s.correct_form) for s in nonce.test]
+    assert [s.tokens for s in plain.test] != [s.tokens for s in nonce.test]
+    for s in nonce.test:
+        assert [NOUN_NUMBER[s.tokens[i]] for i, _ in s.nouns_before_verb] == [p for _, p in s.nouns_before_verb]
+
+
+# --------------------------------------------------------------------------- hand-built models
 
 
 class PrefersSingular(nn.Module):
@@ -49,13 +106,12 @@ class NearestNoun(nn.Module):
 
     def __init__(self, vocab):
         super().__init__()
-        self.vocab = vocab
         self.number = [NOUN_NUMBER.get(w) for w in vocab.itos]
         self.sg = torch.tensor([w in SINGULAR_VERBS for w in vocab.itos], dtype=torch.float)
         self.pl = torch.tensor([w in PLURAL_VERBS for w in vocab.itos], dtype=torch.float)
 
     def forward(self, tokens, state=None, lengths=None):
-        out = torch.zeros(*tokens.shape, len(self.vocab))
+        out = torch.zeros(*tokens.shape, len(self.number))
         for b in range(tokens.shape[0]):
             last = False
             for t in range(tokens.shape[1]):
@@ -65,242 +121,92 @@ class NearestNoun(nn.Module):
         return out, None
 
 
-def lm_data(items, vocab):
-    return TaskData(train=None, valid=None, vocab=vocab,
-                    extra={"items": items, "form_counts": Counter(), "nonce": False, "testset": None})
+def scored_table(model, corpus):
+    vocab = build_vocab(corpus.train)
+    items = [to_item(s) for s in corpus.test]
+    scored = score_pairs(model(vocab), items, vocab)
+    form_counts = Counter(t for s in corpus.train for t in s.tokens)
+    return item_table(items, scored.correct, scored.margins, form_counts, corpus.frames)
+
+
+def test_singular_preferrer_errs_exactly_on_plural_subjects(corpus):
+    table = scored_table(PrefersSingular, corpus)
+    assert (table["correct"] == ~table["subject_plural"]).all()
+    assert (table["margin"].abs() == 3).all()
+
+
+def test_nearest_noun_model_errs_exactly_where_the_heuristic_does(corpus):
+    table = scored_table(NearestNoun, corpus)
+    expected = [nouns_in(s.tokens[:s.verb_index])[-1] == s.subject_plural for s in corpus.test]
+    assert table["correct"].tolist() == expected == table["h_nearest_noun"].tolist()
+    metrics = summary_metrics(table)
+    assert metrics["error_top_cell"] == 1.0 and metrics["heuristic_nearest_noun_error_attractors"] == \
+        pytest.approx(metrics["error_attractors"])
+
+
+def test_item_rows_round_trip_through_the_record_form(corpus):
+    table = scored_table(PrefersSingular, corpus)
+    record = to_record(table)
+    assert record["columns"][:10] == ["item", "source", "correct", "margin", "attractors", "intervening_nouns",
+                                      "construction", "distance", "subject_plural", "nearest_noun_plural"]
+    back = from_record(record)
+    pd.testing.assert_frame_equal(back, table)
+
+
+def test_heuristics_on_hand_built_items():
+    def item(prefix, correct, wrong):
+        return MinimalPair((EOS, *prefix.split()), (correct,), (wrong,))
+    fronted = item("near the keys , the writer of the book", "is", "are")
+    assert heuristic_correct("first_noun", fronted, Counter()) is False
+    assert heuristic_correct("nearest_noun", fronted, Counter()) is True
+    assert heuristic_correct("majority_noun", fronted, Counter()) is True  # a tie goes to the nearest noun
+    assert heuristic_correct("majority_noun", item("the writer of the books near the keys", "is", "are"),
+                             Counter()) is False
+    assert heuristic_correct("majority_form", fronted, Counter({"are": 5, "is": 3})) is False
+    assert heuristic_correct("majority_form", fronted, Counter()) is True  # a tie goes to the singular
+    assert heuristic_correct("nearest_noun", item("today", "is", "are"), Counter()) is None
+
+
+# --------------------------------------------------------------------------- options and runs
 
 
 def cfg(task="agreement", **options):
     return RunConfig(task, ModelConfig(hidden=8), TrainConfig(steps=2), 0, options)
 
 
-def test_hand_built_singular_preferrer_errs_exactly_on_plural_subjects():
-    items = [to_item(s) for s in sentences()]
-    metrics = get_task("agreement").evaluate(PrefersSingular(full_vocab()), lm_data(items, full_vocab()), cfg())
-    plural = [it.subject_plural for it in items]
-    assert metrics["error_rate"] == pytest.approx(sum(plural) / len(items))
-    assert metrics["item_correct"] == "".join("0" if p else "1" for p in plural)
-    # its errors are sequential-recency errors exactly when the nearest noun is singular
-    seq = sum(it.subject_plural and not it.nearest_noun_plural for it in items)
-    assert metrics["seq_recency_share"] == pytest.approx(seq / sum(plural))
+@pytest.mark.parametrize("options, says", [
+    ({"heldout_fraction": "abc"}, "agreement option heldout_fraction must be a number in (0, 0.5); got 'abc'"),
+    ({"heldout_fraction": None}, "agreement option heldout_fraction must be a number in (0, 0.5); got null"),
+    ({"nonce": "abc"}, "agreement option nonce must be true or false; got 'abc'"),
+    ({"max_intervening": 9}, "agreement option max_intervening must be an integer in [1, 5]; got 9"),
+    ({"testset": "x.csv"}, "run_suite.py eval --testset FILE"),
+])
+def test_bad_options_are_one_line_config_errors(options, says):
+    with pytest.raises(ConfigError) as err:
+        check_run_config(cfg(**options))
+    assert says in str(err.value) and "\n" not in str(err.value)
 
 
-def test_hand_built_nearest_noun_model_matches_the_heuristic_and_is_all_attraction():
-    items = [to_item(s) for s in sentences(80, 1)]
-    metrics = get_task("agreement").evaluate(NearestNoun(full_vocab()), lm_data(items, full_vocab()), cfg())
-    # brute force: wrong exactly when the nearest noun before the verb differs from the subject
-    wrong = [it.nearest_noun_plural != it.subject_plural for it in items]
-    assert metrics["error_rate"] == pytest.approx(sum(wrong) / len(items))
-    assert metrics["error_attractors_0"] == 0.0
-    assert metrics["seq_recency_share"] == 1.0 and metrics["seq_recency_share_attractors"] == 1.0
-    assert metrics["heuristic_nearest_noun_error"] == pytest.approx(metrics["error_rate"])
+def test_number_prediction_margins_follow_the_label():
+    class AlwaysPlural(nn.Module):
+        def forward(self, tokens, state=None, lengths=None):
+            return torch.tensor([[0.0, 1.0]]).expand(tokens.shape[0], 2), None
+    small = make_corpus(0, CorpusSpec(200, 5, 4, 2, 0.35, 0.2))
+    vocab = build_vocab(small.train)
+    correct, margins = get_task("agreement_number").score(AlwaysPlural(), type("D", (), {"vocab": vocab})(),
+                                                          small.test, cfg("agreement_number"))
+    assert correct == [s.subject_plural for s in small.test]
+    assert margins == [1.0 if s.subject_plural else -1.0 for s in small.test]
+    assert number_examples(small.test, vocab)[0].tokens == vocab.encode([EOS, *small.test[0].tokens[:small.test[0].verb_index]])
 
 
-class AlwaysPlural(nn.Module):
-    """A number classifier that always answers 'plural'."""
-
-    def forward(self, tokens, state=None, lengths=None):
-        return torch.tensor([[0.0, 1.0]]).expand(tokens.shape[0], 2), None
-
-
-def test_number_prediction_scores_the_same_prefixes():
-    ss = sentences()
-    vocab = full_vocab()
-    data = lm_data([to_item(s) for s in ss], vocab)
-    data.extra["examples"] = number_examples(ss, vocab)
-    metrics = get_task("agreement_number").evaluate(AlwaysPlural(), data, cfg("agreement_number"))
-    assert metrics["error_rate"] == pytest.approx(sum(not s.subject_plural for s in ss) / len(ss))
-    assert data.extra["examples"][0].tokens == vocab.encode([EOS, *ss[0].tokens[:ss[0].verb_index]])
-
-
-def item(prefix, correct, wrong, subject_plural, nearest, attractors=0, construction="simple", distance=1):
-    return MinimalPair((EOS, *prefix.split()), (correct,), (wrong,), "", attractors, construction, distance,
-                       subject_plural, nearest)
-
-
-def test_outcome_metrics_on_hand_counted_items():
-    items = [item("the writer", "is", "are", False, False),
-             item("the writer of the books", "is", "are", False, True, 1, "pp", 4),
-             item("the writers of the book", "are", "is", True, False, 1, "pp", 4),
-             item("the writers near the key", "are", "is", True, False, 1, "pp", 4)]
-    m = outcome_metrics(items, [True, False, False, True])
-    assert m["error_rate"] == 0.5 and m["error_attractors_0"] == 0 and m["error_attractors_1"] == pytest.approx(2 / 3)
-    assert m["seq_recency_share"] == 1.0 and m["chance_seq_share_attractors"] == 1.0
-    assert m["counts"]["construction"] == {"simple": [0, 1, 0], "pp": [2, 3, 2]}
-    assert m["counts"]["distance"] == {"1-2": [0, 1, 0], "3-5": [2, 3, 2]}
-    assert math.isnan(m["error_attractors_4"])  # no such items: not a zero
-
-
-def test_distance_buckets():
-    assert [distance_bucket(d) for d in (1, 2, 3, 9, 14, 15, 40)] == ["1-2", "1-2", "3-5", "6-9", "10-14", "15+", "15+"]
-    with pytest.raises(ValueError):
-        distance_bucket(0)
-
-
-def test_heuristics_on_hand_built_items():
-    attracted = item("near the key , the writers of the book", "are", "is", True, False, 1)
-    assert heuristic_choice("nearest_noun", attracted, LEXICON, Counter()) is False
-    assert heuristic_choice("first_noun", attracted, LEXICON, Counter()) is False  # 'key' comes first
-    plain = item("the writers of the book", "are", "is", True, False, 1)
-    assert heuristic_choice("first_noun", plain, LEXICON, Counter()) is True
-    assert heuristic_choice("majority", plain, LEXICON, Counter({"are": 5, "is": 3})) is True
-    assert heuristic_choice("majority", plain, LEXICON, Counter({"are": 2, "is": 3})) is False
-    assert heuristic_choice("majority", plain, LEXICON, Counter()) is False  # a tie goes to the singular
-    assert heuristic_choice("nearest_noun", item("today", "is", "are", False, False), LEXICON, Counter()) is None
-
-
-def test_tiny_run_is_reproducible_and_complete():
+def test_tiny_run_is_reproducible_and_writes_item_rows():
     task = get_task("agreement")
-    opts = {**task.default_options, "train_sentences": 200, "valid_sentences": 20, "items_per_attractor": 3}
-    run = RunConfig("agreement", ModelConfig(arch="gru", hidden=16),
-                    TrainConfig(steps=3, batch_size=16), 5, opts)
-    outcomes = []
-    for _ in range(2):
-        torch.manual_seed(run.seed)  # as the runner does before every run: it seeds the model's init
-        outcomes.append(task.run(run))
-    a, b = outcomes
-    assert a.metrics == b.metrics
-    assert a.metrics["n_items"] == 15 and len(a.metrics["item_correct"]) == 15
-    assert {f"error_attractors_{k}" for k in ATTRACTORS} <= set(a.metrics)
-
-
-def test_bad_options_are_config_errors(tmp_path):
-    with pytest.raises(ConfigError, match="max_modifiers"):
-        check_run_config(cfg(max_modifiers=2))
-    with pytest.raises(ConfigError, match="items_per_attractor"):
-        check_run_config(cfg(items_per_attractor=0))
-    bad = tmp_path / "bad.csv"
-    bad.write_text("prefix,correct,wrong\nthe writer,is\n")
-    with pytest.raises(ConfigError, match=r"bad.csv:2"):
-        check_run_config(cfg(testset=str(bad)))
-
-
-# --------------------------------------------------------------------------- tables and claims on constructed records
-
-def record(task, label, seed, error=0.2, by_attr=(0.1, 0.2, 0.3, 0.4, 0.5), share=0.8, chance=0.6,
-           n=100, status="ok"):
-    arch = label.split("×")[0]
-    counts = {str(k): [round(e * n), n, round(e * n * share)] for k, e in zip(ATTRACTORS, by_attr)}
-    metrics = {"error_rate": error, "error_attractors_1plus": sum(by_attr[1:]) / 4,
-               "seq_recency_share_attractors": share, "chance_seq_share_attractors": chance,
-               "n_items": 5 * n, "counts": {"attractors": counts, "construction": {"pp": [10, n, 5]},
-                                            "distance": {"3-5": [10, n, 5]}}}
-    for k, e in zip(ATTRACTORS, by_attr):
-        metrics[f"error_attractors_{k}"] = e
-        for h in ("majority", "nearest_noun", "first_noun"):
-            metrics[f"heuristic_{h}_error_attractors_{k}"] = 0.5 if h == "majority" else k / 4
-    for h in ("majority", "nearest_noun", "first_noun"):
-        metrics[f"heuristic_{h}_error"] = 0.5
-    return {"run_id": f"{task}-{label}-{seed}", "label": label, "status": status, "metrics": metrics,
-            "config": {"task": task, "seed": seed, "options": {},
-                       "model": {"arch": arch, "layers": 1, "hidden": 8, "skip": "none", "bidirectional": False}}}
-
-
-def jitter(value, seed):
-    return value + 0.01 * (seed - 1)
-
-
-def runs(task, label, seeds=(0, 1, 2), **kw):
-    out = []
-    for s in seeds:
-        kwj = {k: (tuple(jitter(x, s) for x in v) if isinstance(v, tuple) else jitter(v, s)) for k, v in kw.items()}
-        out.append(record(task, label, s, **kwj))
-    return out
-
-
-def claim(records, key):
-    return next(c for c in agreement_claims(records) if c.id == key)
-
-
-def test_attractor_claim_verdicts():
-    rising = dict(by_attr=(0.05, 0.2, 0.3, 0.4, 0.6), share=0.8, chance=0.6)
-    good = runs("agreement", "lstm", **rising) + runs("agreement", "gru", **rising)
-    assert claim(good, "agreement.attractors").verdict == REPRODUCED
-    falling = dict(by_attr=(0.6, 0.4, 0.3, 0.2, 0.05), share=0.8, chance=0.6)
-    bad = runs("agreement", "lstm", **falling) + runs("agreement", "gru", **falling)
-    assert claim(bad, "agreement.attractors").verdict == NOT_REPRODUCED
-    not_attraction = runs("agreement", "lstm", by_attr=(0.05, 0.2, 0.3, 0.4, 0.6), share=0.2, chance=0.6)
-    assert claim(not_attraction, "agreement.attractors").verdict == NOT_REPRODUCED
-    below_chance = runs("agreement", "lstm", by_attr=(0.05, 0.2, 0.3, 0.4, 0.6), share=0.7, chance=0.9)
-    assert claim(below_chance, "agreement.attractors").verdict == INCONCLUSIVE
-    one_seed = runs("agreement", "lstm", seeds=(0,), **rising)
-    assert claim(one_seed, "agreement.attractors").verdict == INCONCLUSIVE
-    assert claim([], "agreement.attractors").verdict == INCONCLUSIVE
-
-
-def test_gated_claim_verdicts():
-    def world(lstm, gru, rnn):
-        return (runs("agreement", "lstm", by_attr=(0.1,) + (lstm,) * 4)
-                + runs("agreement", "gru", by_attr=(0.1,) + (gru,) * 4)
-                + runs("agreement", "rnn_tanh", by_attr=(0.1,) + (rnn,) * 4))
-    key = "agreement.gated_fewer_attraction_errors"
-    assert claim(world(0.2, 0.25, 0.5), key).verdict == REPRODUCED
-    assert claim(world(0.6, 0.25, 0.4), key).verdict == NOT_REPRODUCED
-    assert claim(world(0.405, 0.2, 0.4), key).verdict == INCONCLUSIVE  # overlapping CIs
-    assert claim(runs("agreement", "lstm"), key).verdict == INCONCLUSIVE  # no vanilla RNN
-    assert "missing" in claim(runs("agreement", "lstm"), key).why
-
-
-def test_objective_claim_verdicts():
-    key = "agreement.number_prediction_beats_lm"
-    lm = runs("agreement", "lstm", error=0.3) + runs("agreement", "gru", error=0.3)
-    better = runs("agreement_number", "lstm", error=0.05) + runs("agreement_number", "gru", error=0.05)
-    worse = runs("agreement_number", "lstm", error=0.6) + runs("agreement_number", "gru", error=0.6)
-    close = runs("agreement_number", "lstm", error=0.305) + runs("agreement_number", "gru", error=0.305)
-    assert claim(lm + better, key).verdict == REPRODUCED
-    assert claim(lm + worse, key).verdict == NOT_REPRODUCED
-    assert claim(lm + close, key).verdict == INCONCLUSIVE
-    assert claim(lm, key).verdict == INCONCLUSIVE
-
-
-def test_tables_carry_seed_intervals_or_marked_wilson_intervals():
-    three = runs("agreement", "lstm", by_attr=(0.1, 0.2, 0.3, 0.4, 0.5))
-    one = [record("agreement", "rnn_tanh", 0, by_attr=(0.3, 0.3, 0.3, 0.3, 0.3))]
-    number = runs("agreement_number", "lstm", error=0.05)
-    tables = agreement_tables(three + one + number + [record("grammar_lm", "lstm", 0)])
-    table = tables["agreement_attractors"].set_index(["objective", "model"])
-    lstm = table.loc[("language model", "lstm")]
-    values = [0.09, 0.1, 0.11]  # seeds 0, 1, 2 after jitter
-    half = 4.303 * 0.01 / math.sqrt(3)  # t(2) × sd / √n, sd = 0.01
-    assert lstm["err_0_attr"] == pytest.approx(sum(values) / 3)
-    assert lstm["err_0_attr_high"] - lstm["err_0_attr"] == pytest.approx(half)
-    rnn = table.loc[("language model", "rnn_tanh")]
-    assert rnn["ci"] == "Wilson over items (1 seed)"
-    p, n, z = 0.3, 100, 1.96  # the Wilson interval computed from its formula
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    assert (rnn["err_2_attr_low"] + rnn["err_2_attr_high"]) / 2 == pytest.approx(centre)
-    assert ("heuristic", "nearest noun") in table.index
-    both = tables["agreement_lm_vs_number"].set_index("model").loc["lstm"]
-    assert both["number_error"] == pytest.approx(0.05) and both["lm_error"] == pytest.approx(0.2)
-    assert set(tables) >= {"agreement_construction", "agreement_distance"}
-    assert agreement_tables([record("grammar_lm", "lstm", 0)]) == {}
-
-
-def test_plot_is_written(tmp_path):
-    paths = agreement_plots(runs("agreement", "lstm") + runs("agreement", "rnn_tanh"), tmp_path)
-    assert [p.name for p in paths] == ["agreement_attractors.png"]
-    assert paths[0].stat().st_size > 1000
-
-
-def test_published_test_set_is_scored_and_unrepresentable_items_counted():
-    from pathlib import Path
-    from suite.testsets import load_testset
-    from tasks.agreement import testset_metrics
-    items = load_testset(Path(__file__).parent / "fixtures" / "agreement" / "pairs.csv")
-    items.append(MinimalPair((EOS, "the", "zorblax"), ("is",), ("are",), attractors=0))
-    m = testset_metrics(PrefersSingular(full_vocab()), items, full_vocab(), "cpu")
-    # the singular-preferrer gets 'the dogs near the cat ___' (plural subject) wrong, the others right
-    assert m["testset_items"] == 4 and m["testset_unrepresentable"] == 1
-    assert m["testset_error_rate"] == pytest.approx(1 / 3)
-    assert m["testset_counts_attractors"] == {"1": [1, 2], "0": [0, 1]}
-
-
-def test_nonce_items_keep_structure_but_change_content_words():
-    from tasks.agreement import make_corpus
-    opts = {"train_sentences": 50, "valid_sentences": 5, "items_per_attractor": 4, "max_modifiers": 4,
-            "heldout_fraction": 0.2}
-    plain, nonce = make_corpus(3, {**opts, "nonce": False}), make_corpus(3, {**opts, "nonce": True})
-    assert [s.tokens for s in plain["train"]] == [s.tokens for s in nonce["train"]]  # training is unchanged
-    assert [s.attractors for s in plain["test"]] == [s.attractors for s in nonce["test"]]
-    assert [s.correct_form for s in plain["test"]] == [s.correct_form for s in nonce["test"]]
-    assert [s.tokens for s in plain["test"]] != [s.tokens for s in nonce["test"]]
+    run = RunConfig("agreement", ModelConfig(arch="gru", hidden=16), TrainConfig(steps=3, batch_size=16), 5,
+                    {"train_sentences": 200, "valid_sentences": 20, "items_per_cell": 3, "max_intervening": 2})
+    a, b = (task.run(run) for _ in range(2))
+    assert a.metrics == b.metrics and a.extra["items"] == b.extra["items"]
+    rows = from_record(a.extra["items"])
+    assert len(rows) == 3 * 6 == a.metrics["n_items"]
+    assert a.extra["agreement_cells"]["test"] == {f"{n},{k}": 3 for n in range(3) for k in range(n + 1)}
+    assert rows["margin"].gt(0).eq(rows["correct"]).all()

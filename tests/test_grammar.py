@@ -1,10 +1,11 @@
 """The agreement grammar: annotations recomputed independently from tokens and the lexicon."""
+import hashlib
 import random
 
 from hypothesis import given, settings, strategies as st
 
-from suite.grammar import (ADJECTIVES, LEXICON, Grammar, generate, heldout_pairs,
-                           nonce_variant, split_grammars)
+from suite.grammar import (ADJECTIVES, COMPLEMENT_VERBS, DETERMINERS, LEXICON, Grammar, generate,
+                           heldout_pairs, nonce_variant, split_grammars)
 
 NOUN_NUMBER = {}
 for noun in LEXICON.nouns:
@@ -14,6 +15,7 @@ for verb in LEXICON.verbs:
     VERB_LEMMA[verb.singular] = VERB_LEMMA[verb.plural] = verb.singular
 NOUN_LEMMA = {f: n.singular for n in LEXICON.nouns for f in (n.singular, n.plural)}
 VERB_PLURAL = {v.plural for v in LEXICON.verbs}
+DETS = {d for ds in DETERMINERS.values() for d in ds}
 
 
 def surface_parse(tokens):
@@ -120,3 +122,59 @@ def test_legacy_interface_used_by_grammar_lm():
     sentences = generate(20, 0, max_modifiers=3)
     assert all(s.tokens[-1] == "." and s.attractors <= 3 for s in sentences)
     assert max(len(s.modifiers) for s in generate(300, 0, max_modifiers=1)) == 1
+
+
+# --------------------------------------------------------------------------- shapes and probe frames
+
+COMPLEMENT_FORMS = {f for v in COMPLEMENT_VERBS for f in (v.singular, v.plural)}
+
+
+def test_default_output_is_unchanged_for_the_tasks_that_use_it():
+    """grammar_lm, recall, gradients and bidirectional build corpora with generate()/Grammar(): the digests
+    were taken from the grammar before shapes and frames were added (commit 20e24d8)."""
+    def digest(ss):
+        text = "|".join(" ".join(s.tokens) + str(s.subject_index) + str(s.verb_index) + s.construction + s.shape
+                        for s in ss)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+    assert digest(generate(300, 7, max_modifiers=3)) == "0de4660db68bb614"
+    assert digest(generate(300, 11, max_modifiers=4, modifier_prob=0.35)) == "551c31a2acb25686"
+    g = Grammar(random.Random(5), max_modifiers=4)
+    assert digest([g.sentence(attractors=i % 5) for i in range(100)]) == "a0d191ada6b1216c"
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10**6), shape=st.sampled_from(["plain", "preposed_pp", "complement"]),
+       flags=st.lists(st.booleans(), max_size=4), subject=st.booleans(), fronted=st.booleans())
+def test_explicit_frames_parse_and_count(seed, shape, flags, subject, fronted):
+    s = Grammar(random.Random(seed)).sentence(shape=shape, subject_plural=subject, mismatches=flags,
+                                              fronted_plural=fronted)
+    verb = max(i for i, t in enumerate(s.tokens) if t in VERB_LEMMA)
+    # the subject: first noun after the fronted phrase's comma or the complement's 'that'
+    start = 0
+    if shape == "preposed_pp":
+        start = s.tokens.index(",") + 1
+    elif shape == "complement":
+        start = s.tokens.index("that") + 1
+        matrix_verb = s.tokens[start - 2]  # "the managers say that …": it agrees with the fronted noun
+        assert matrix_verb in COMPLEMENT_FORMS and matrix_verb.endswith("s") != fronted
+    subject_index = next(i for i in range(start, verb) if s.tokens[i] in NOUN_NUMBER)
+    between = [i for i in range(subject_index + 1, verb) if s.tokens[i] in NOUN_NUMBER]
+    assert (s.subject_index, s.verb_index) == (subject_index, verb)
+    assert NOUN_NUMBER[s.tokens[subject_index]] == subject == s.subject_plural
+    assert [NOUN_NUMBER[s.tokens[i]] != subject for i in between] == flags
+    assert s.intervening_nouns == len(flags) and s.attractors == sum(flags)
+    first = next(i for i, t in enumerate(s.tokens) if t in NOUN_NUMBER)
+    assert NOUN_NUMBER[s.tokens[first]] == (subject if shape == "plain" else fronted) == s.first_noun_plural
+
+
+def test_variants_of_a_frame_differ_only_in_number():
+    def variant(flags):
+        return Grammar(random.Random(42)).sentence(shape="complement", subject_plural=False, mismatches=flags,
+                                                   fronted_plural=True)
+    a, b = variant([False, False, False]), variant([True, False, True])
+    assert len(a.tokens) == len(b.tokens) and a.classes == b.classes
+    for x, y in zip(a.tokens, b.tokens):
+        if x != y:  # a noun, a determiner or a verb form agreeing with a noun: never another word
+            lemma = lambda w: NOUN_LEMMA.get(w) or VERB_LEMMA.get(w) or ("det" if w in DETS else w)
+            assert lemma(x) == lemma(y)
+    assert (a.attractors, b.attractors) == (0, 2)

@@ -108,3 +108,19 @@ def test_a_tie_is_an_error():
     model = BigramTable(torch.zeros(len(vocab), len(vocab)))
     scored = score_pairs(model, [MinimalPair((EOS, "the", "writer"), ("is",), ("are",))], vocab)
     assert scored.margins == [0.0] and scored.correct == [False]
+
+
+def test_csv_intervening_nouns_column_and_missing_annotations(tmp_path):
+    annotated = tmp_path / "annotated.csv"
+    annotated.write_text("prefix,correct,wrong,attractors,intervening_nouns\n"
+                         "the writer of the books near the key,is,are,1,2\n")
+    item = load_testset(annotated)[0]
+    assert (item.attractors, item.intervening_nouns) == (1, 2) and item.meta == {}
+    bare = tmp_path / "bare.csv"  # a published set without annotation columns still loads: annotations None
+    bare.write_text("prefix,correct,wrong\nthe writer,is,are\n")
+    item = load_testset(bare)[0]
+    assert item.attractors is None and item.intervening_nouns is None and item.construction is None
+    bad = tmp_path / "bad.csv"
+    bad.write_text("prefix,correct,wrong,intervening_nouns\nthe writer,is,are,two\n")
+    with pytest.raises(ConfigError, match=r"bad.csv:2: intervening_nouns must be a non-negative integer"):
+        load_testset(bad)

@@ -1,0 +1,96 @@
+"""Item-level evidence of an agreement run: one row per probed item (outcome, margin, annotations, what
+each surface heuristic would have chosen) and the few summary metrics the run summary shows.
+
+The row table goes into the run record in column form (`{"columns": [...], "data": [[...], ...]}`,
+pandas' `to_dict(orient="split")`), so every verdict can be recomputed from the records alone.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any, Sequence
+
+import pandas as pd
+
+from suite.grammar import LEXICON, Lexicon
+from suite.testsets import MinimalPair
+
+ITEM_COLUMNS = ("item", "source", "correct", "margin", "attractors", "intervening_nouns", "construction",
+                "distance", "subject_plural", "nearest_noun_plural")
+HEURISTICS = ("first_noun", "nearest_noun", "majority_noun", "majority_form")
+HEURISTIC_HELP = {"first_noun": "agree with the first noun of the prefix",
+                  "nearest_noun": "agree with the noun nearest the verb (sequential recency)",
+                  "majority_noun": "agree with the number most nouns of the prefix have (ties: nearest)",
+                  "majority_form": "choose the verb form seen more often in training"}
+
+
+def heuristic_correct(name: str, item: MinimalPair, form_counts: Counter,
+                      lexicon: Lexicon = LEXICON) -> bool | None:
+    """Does the heuristic pick the correct form? None when it cannot decide (no noun, unknown form)."""
+    correct_plural = lexicon.verb_number.get(item.correct[0])
+    if name == "majority_form":  # ties go to the singular form
+        c, w = form_counts[item.correct[0]], form_counts[item.wrong[0]]
+        return c > w if c != w else correct_plural is False
+    nouns = [lexicon.noun_number[t] for t in item.prefix if t in lexicon.noun_number]
+    if not nouns or correct_plural is None:
+        return None
+    if name == "first_noun":
+        return nouns[0] == correct_plural
+    if name == "nearest_noun":
+        return nouns[-1] == correct_plural
+    plural = sum(nouns)
+    majority = nouns[-1] if 2 * plural == len(nouns) else 2 * plural > len(nouns)
+    return majority == correct_plural
+
+
+def item_table(items: Sequence[MinimalPair], correct: Sequence[bool], margins: Sequence[float],
+               form_counts: Counter | None = None, frames: Sequence[int] | None = None) -> pd.DataFrame:
+    """One row per scored item: ITEM_COLUMNS, then frame/shape when known, then h_<heuristic> columns
+    (True/False/None: does the heuristic get it right) when training form counts are given."""
+    rows = []
+    for i, (it, ok, m) in enumerate(zip(items, correct, margins)):
+        row = {"item": i, "source": it.source, "correct": bool(ok), "margin": round(float(m), 4),
+               "attractors": it.attractors, "intervening_nouns": it.intervening_nouns,
+               "construction": it.construction, "distance": it.distance, "subject_plural": it.subject_plural,
+               "nearest_noun_plural": it.nearest_noun_plural}
+        if frames is not None:
+            row["frame"] = frames[i]
+        if "shape" in it.meta:
+            row["shape"] = it.meta["shape"]
+        if form_counts is not None:
+            for name in HEURISTICS:
+                row[f"h_{name}"] = heuristic_correct(name, it, form_counts)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def to_record(table: pd.DataFrame) -> dict[str, Any]:
+    """Column form for the JSON record (one list of names, one list per row)."""
+    return table.to_dict(orient="split", index=False)
+
+
+def from_record(data: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(data["data"], columns=data["columns"])
+
+
+def summary_metrics(table: pd.DataFrame, prefix: str = "") -> dict[str, float]:
+    """Error overall, on attractor items and in the highest cell (every intervening noun an attractor,
+    at the largest intervening-noun count): the run summary's numbers; the claims use the rows."""
+    if table.empty:
+        return {f"{prefix}n_items": 0}
+    errors = ~table["correct"].astype(bool)
+    attr = table["attractors"] > 0
+    top = table["intervening_nouns"] == table["intervening_nouns"].max()
+    top &= table["attractors"] == table["intervening_nouns"]
+    out = {f"{prefix}n_items": int(len(table)), f"{prefix}error_rate": float(errors.mean()),
+           f"{prefix}error_attractors": _mean(errors[attr]), f"{prefix}error_top_cell": _mean(errors[top])}
+    for name in HEURISTICS:
+        column = f"h_{name}"
+        if column in table and not prefix:
+            decided = table[attr & table[column].notna()][column].astype(bool)
+            out[f"heuristic_{name}_error_attractors"] = _mean(~decided)
+    return out
+
+
+def _mean(values: pd.Series) -> float:
+    return float(values.mean()) if len(values) else math.nan

@@ -1,0 +1,161 @@
+"""Subject–verb agreement (Linzen, Dupoux & Goldberg 2016): syntactic vs sequential recency, measured.
+
+`agreement` trains a language model on the seeded grammar and compares log P(correct verb | prefix) with
+log P(wrong verb | prefix) on held-out probe frames; `agreement_number` trains each architecture as a
+classifier of the upcoming verb's number on the same prefixes. Both write one row per probed item into
+the run record (`items`), from which the report judges every claim.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.data import SentenceBatcher, collate
+from suite.options import TaskOptions, option
+from suite.tasks import Task, TaskData, TaskSettings, by_size, register_task
+from suite.testsets import score_pairs
+
+from .items import CorpusSpec, build_vocab, cell_counts, lm_examples, make_corpus, number_examples, to_item
+from .metrics import item_table, summary_metrics, to_record
+
+LM_TASK, NUMBER_TASK = "agreement", "agreement_number"
+MOVED_OPTIONS = {"testset": "scoring a published minimal-pair set moved to its own command: "
+                            "run_suite.py eval --testset FILE"}
+
+
+@dataclass(frozen=True)
+class AgreementOptions(TaskOptions):
+    train_sentences: int = option(20000, low=100, help="generated training sentences")
+    valid_sentences: int = option(500, low=1, help="generated validation sentences (loss only)")
+    items_per_cell: int = option(100, low=1, help="probe frames per intervening-noun count; each frame "
+                                                  "gives one item per attractor count 0…n")
+    max_intervening: int = option(4, low=1, high=5, help="most nouns between subject and verb")
+    modifier_prob: float = option(0.35, low=0, high=1, low_open=True, high_open=True,
+                                  help="training: probability of each further modifier (one noun each)")
+    heldout_fraction: float = option(0.2, low=0, high=0.5, low_open=True, high_open=True,
+                                     help="share of noun–verb pairs kept out of training for test subjects")
+    nonce: bool = option(False, help="replace the probes' content words at random (Gulordava et al. 2018)")
+
+
+class _Agreement(Task):
+    Options = AgreementOptions
+    moved_options = MOVED_OPTIONS  # for the sweep's unknown-option message (see the package note)
+    headline = ("error_rate", "error_attractors", "error_top_cell")
+
+    # Calibrated on validation probes (never test items), one seed, 1 thread, max_intervening 4: at 1200 steps
+    # the LMs' top-cell error was lstm 35 %, gru 15 %, rnn_tanh 26 % (at 1500 steps with 3 intervening nouns
+    # lstm fell to 8 %, gru 6 %; at 900 lstm stayed at the nearest-noun heuristic, 64 %). The classifier learns
+    # the rule far faster: at 300 steps gru made no validation error, at 200 lstm 4.4 %, gru 0.8 %, rnn_tanh
+    # 31 % on attractor items — so it trains 200 steps, which only handicaps the objective the claim favours.
+    # At quick (10,000 sentences) hidden 64 stayed near the nearest-noun heuristic (lstm 61 % vs 67 % on
+    # attractor items); hidden 128 and 1000 steps gave lstm 22 %, rnn_tanh 52 %.
+    LM_STEPS = (30, 1000, 1200, 5000)
+    NUMBER_STEPS = (20, 200, 200, 800)
+
+    def settings(self, size: str) -> TaskSettings:
+        s = by_size(size, steps=self.LM_STEPS if self.objective == "lm" else self.NUMBER_STEPS,
+                    hidden=(32, 128, 128, 256), sentences=(1500, 10000, 20000, 100000), items=(6, 40, 100, 200))
+        return TaskSettings(
+            train=TrainConfig(steps=s["steps"], batch_size=64, lr=3e-3, clip=1.0, schedule="cosine"),
+            model={"hidden": s["hidden"]},
+            options={"train_sentences": s["sentences"], "items_per_cell": s["items"]})
+
+    def seed_count(self, size: str) -> int:
+        """Seeds per architecture the agreement claims need at each size (their power analysis): for the
+        sweep to use instead of the preset's seed list when the lead wires it (see the report's note)."""
+        return by_size(size, seeds=(1, 1, 10, 10))["seeds"]
+
+    def variants(self, model: ModelConfig, size: str) -> list[dict]:
+        """At standard and paper only the single-layer models the claims compare run (10 seeds each)."""
+        return [] if size in ("standard", "paper") and model.layers > 1 else [{}]
+
+    def options(self, cfg: RunConfig) -> AgreementOptions:
+        for key, why in self.moved_options.items():
+            if key in cfg.options:
+                raise ConfigError(f"{self.name} option {key} was removed: {why}")
+        return super().options(cfg)
+
+    def corpus(self, cfg: RunConfig):
+        opts = self.options(cfg)
+        spec = CorpusSpec(opts.train_sentences, opts.valid_sentences, opts.items_per_cell, opts.max_intervening,
+                          opts.modifier_prob, opts.heldout_fraction, opts.nonce)
+        corpus = make_corpus(cfg.seed, spec)
+        vocab = build_vocab(corpus.train)
+        form_counts = Counter(t for s in corpus.train for t in s.tokens)
+        return corpus, vocab, form_counts
+
+    def data(self, cfg: RunConfig, examples) -> TaskData:
+        corpus, vocab, form_counts = self.corpus(cfg)
+        bs = cfg.train.batch_size
+        return TaskData(
+            train=SentenceBatcher(examples(corpus.train, vocab), bs, vocab.pad_id),
+            valid=SentenceBatcher(examples(corpus.valid, vocab), bs, vocab.pad_id, shuffle=False),
+            vocab=vocab, num_outputs=None if self.objective == "lm" else 2,
+            extra={"corpus": corpus, "form_counts": form_counts,
+                   "cells": {"train": cell_counts(corpus.train), "test": cell_counts(corpus.test)}})
+
+    def score(self, model, data: TaskData, sentences, cfg: RunConfig) -> tuple[list[bool], list[float]]:
+        raise NotImplementedError
+
+    def evaluate(self, model, data: TaskData, cfg: RunConfig) -> dict:
+        corpus = data.extra["corpus"]
+        correct, margins = self.score(model, data, corpus.test, cfg)
+        # the heuristics' columns depend only on the items, the same for both objectives: the LM records hold them
+        heuristics = data.extra["form_counts"] if self.objective == "lm" else None
+        table = item_table([to_item(s) for s in corpus.test], correct, margins, heuristics,
+                           corpus.frames)
+        v_correct, v_margins = self.score(model, data, corpus.valid_probes, cfg)
+        valid = item_table([to_item(s) for s in corpus.valid_probes], v_correct, v_margins)
+        data.extra["items"] = to_record(table)
+        return {**summary_metrics(table), **summary_metrics(valid, "valid_probe_")}
+
+    def record_extra(self, data: TaskData, cfg: RunConfig) -> dict[str, Any]:
+        """The item rows (only when the run was evaluated) and the attractor cells of training and test."""
+        extra: dict[str, Any] = {"agreement_cells": data.extra["cells"]}
+        if "items" in data.extra:
+            extra["items"] = data.extra["items"]
+        return extra
+
+
+@register_task
+class Agreement(_Agreement):
+    name = LM_TASK
+    description = "subject–verb agreement probes of a language model: attractors, sequential recency"
+    objective = "lm"
+
+    def prepare(self, cfg: RunConfig) -> TaskData:
+        return self.data(cfg, lm_examples)
+
+    def score(self, model, data: TaskData, sentences, cfg: RunConfig) -> tuple[list[bool], list[float]]:
+        scored = score_pairs(model, [to_item(s) for s in sentences], data.vocab, cfg.device)
+        if scored.unrepresentable:  # the vocabulary holds the whole lexicon: this would be a bug
+            raise RuntimeError(f"{len(scored.unrepresentable)} generated items use words outside the vocabulary")
+        return scored.correct, scored.margins
+
+
+@register_task
+class AgreementNumber(_Agreement):
+    name = NUMBER_TASK
+    description = "number prediction (Linzen et al. 2016): classify the upcoming verb's number from its prefix"
+    objective = "classify"
+
+    def prepare(self, cfg: RunConfig) -> TaskData:
+        return self.data(cfg, number_examples)
+
+    @torch.no_grad()
+    def score(self, model, data: TaskData, sentences, cfg: RunConfig) -> tuple[list[bool], list[float]]:
+        """Correct when the predicted class is the subject's number; margin = logit(right) − logit(wrong)."""
+        model.eval()
+        examples = number_examples(sentences, data.vocab)
+        margins: list[float] = []
+        for start in range(0, len(examples), 256):
+            chunk = examples[start:start + 256]
+            batch = collate(chunk, data.vocab.pad_id).to(cfg.device)
+            logits, _ = model(batch.inputs, None, batch.lengths)
+            sign = torch.tensor([1.0 if e.target else -1.0 for e in chunk], device=logits.device)
+            margins.extend((sign * (logits[:, 1] - logits[:, 0])).tolist())
+        return [m > 0 for m in margins], margins

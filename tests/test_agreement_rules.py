@@ -1,0 +1,105 @@
+"""The agreement rules' statistics on hand-computed counts, checked against scipy/statsmodels or arithmetic
+done here, and the power analysis's monotonicity and guard."""
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, directional_verdict
+from suite.stats import mean_ci
+from tasks.agreement.power import Design, detectable_effect, power, power_table, too_few
+from tasks.agreement.rules import (GATED, TREND, difference_intervals, majority_verdict, mcnemar_test,
+                                   recency_effect, recency_test, seed_intervals, seed_verdict, significant,
+                                   trend_effect, trend_test, verdict_codes)
+
+N = np.array([0, 1, 1, 2, 2, 2])
+K = np.array([0, 0, 1, 0, 1, 2])
+
+
+def test_trend_effect_is_the_within_stratum_slope():
+    items = np.full(6, 10.0)
+    errors = np.array([0, 1, 3, 1, 2, 5], float)  # stratum 1: 0.1 → 0.3 (slope 0.2); stratum 2: 0.1, 0.2, 0.5
+    slope2 = np.polyfit([0, 1, 2], [0.1, 0.2, 0.5], 1)[0]
+    assert trend_effect(errors, items, N, K) == pytest.approx((20 * 0.2 + 30 * slope2) / 50)
+    # a rate that depends only on the stratum has no trend, however different the strata
+    assert trend_effect(np.array([0, 2, 2, 6, 6, 6.0]), items, N, K) == pytest.approx(0)
+
+
+def test_trend_effect_is_vectorised_over_leading_axes():
+    errors = np.stack([np.array([0, 1, 3, 1, 2, 5.0]), np.array([0, 3, 1, 5, 2, 1.0])])
+    out = trend_effect(errors, np.full((2, 6), 10.0), N, K)
+    assert out.shape == (2,) and out[0] > 0 > out[1]
+
+
+def test_trend_test_detects_a_strong_trend_and_not_its_reverse():
+    items = np.full(6, 200.0)
+    rising = 200 * np.array([0.05, 0.05, 0.3, 0.05, 0.3, 0.6])
+    assert trend_test(rising, items, N, K) < 1e-6
+    assert trend_test(200 * np.array([0.05, 0.3, 0.05, 0.6, 0.3, 0.05]), items, N, K) > 0.99
+    assert trend_test(np.zeros(6), items, N, K) == 1.0  # no errors: no evidence
+
+
+def test_recency_effect_weights_and_exact_test_match_fisher_on_one_stratum():
+    e1, m1, e0, m0 = np.array([8.0]), np.array([20.0]), np.array([2.0]), np.array([20.0])
+    assert recency_effect(e1, m1, e0, m0) == pytest.approx(0.4 - 0.1)
+    fisher = sps.fisher_exact([[8, 12], [2, 18]], alternative="greater").pvalue
+    assert recency_test(e1, m1, e0, m0) == pytest.approx(fisher)
+    two = recency_effect(np.array([8.0, 1]), np.array([20.0, 10]), np.array([2.0, 1]), np.array([20.0, 40]))
+    w = np.array([20 * 20 / 40, 10 * 40 / 50])
+    assert two == pytest.approx((w * np.array([0.3, 0.1 - 1 / 40])).sum() / w.sum())
+
+
+def test_recency_test_has_the_right_size_under_the_null():
+    rng = np.random.default_rng(0)
+    m1, m0 = np.array([30, 20, 40]), np.array([30, 40, 20])
+    ps = [recency_test(rng.binomial(m1, 0.3), m1, rng.binomial(m0, 0.3), m0) for _ in range(400)]
+    assert np.mean(np.array(ps) < 0.05) <= 0.07  # an exact conditional test is conservative
+
+
+def test_mcnemar_counts_discordant_items():
+    lm = np.array([True, False, False, False, True])
+    number = np.array([True, True, True, False, False])
+    p, lm_only, number_only = mcnemar_test(lm, number)
+    assert (lm_only, number_only) == (2, 1)
+    assert p == pytest.approx(sps.binomtest(1, 3, 0.5).pvalue)
+
+
+def test_holm_and_majority():
+    assert significant([0.001, 0.02, 0.04]) == [True, True, True]
+    assert significant([0.001, 0.03, 0.04]) == [True, False, False]
+    assert majority_verdict([REPRODUCED, REPRODUCED, INCONCLUSIVE]) == REPRODUCED
+    assert majority_verdict([REPRODUCED, REPRODUCED, NOT_REPRODUCED]) == INCONCLUSIVE
+    assert majority_verdict([NOT_REPRODUCED, NOT_REPRODUCED, REPRODUCED]) == NOT_REPRODUCED
+
+
+def test_vectorised_verdicts_agree_with_the_suite_rule():
+    """The power simulation's array path and the claims' Interval path decide alike."""
+    rng = np.random.default_rng(1)
+    effects = rng.normal(rng.uniform(-0.05, 0.1, (300, 1)), 0.02, size=(300, 5))
+    mean, low, high = seed_intervals(effects)
+    codes = verdict_codes(mean, low, high, TREND.min_effect)
+    for row, code in zip(effects, codes):
+        assert directional_verdict(mean_ci(list(row)), TREND.min_effect)[0] == code == seed_verdict(TREND, row).verdict
+    assert {REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE} == set(codes)
+    a, b = rng.normal(0.2, 0.03, (50, 6)), rng.normal(0.15, 0.03, (50, 6))
+    mean, low, high = difference_intervals(a, b)
+    assert mean[0] == pytest.approx(a[0].mean() - b[0].mean())
+    ci = sps.ttest_ind(a[0], b[0], equal_var=False).confidence_interval()
+    assert (low[0], high[0]) == pytest.approx((ci.low, ci.high))
+
+
+def test_power_rises_with_the_effect_and_the_seeds():
+    small, large = Design(3, 40, 3), Design(10, 40, 3)
+    assert power(TREND, 0.0, large) <= 0.05
+    assert power(TREND, 0.01, large) < power(TREND, 0.05, large)
+    assert detectable_effect("gated", large) < detectable_effect("gated", small)
+
+
+def test_too_few_seeds_or_items_is_stated():
+    assert "too few seeds" in too_few(GATED, Design(1, 100, 3))
+    assert "too few seeds/items" in too_few(GATED, Design(3, 40, 3))
+    assert too_few(GATED, Design(10, 100, 3)) == ""
+    table = power_table(Design(10, 100, 3))
+    assert list(table["rule"]) == ["trend", "recency", "gated", "objective"] and table["adequate"].all()
+    assert not math.isinf(table["detectable_80pct"].max())
