@@ -25,7 +25,7 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=1, default=_json_default)
+            json.dump(obj, f, separators=(",", ":"), default=_json_default)  # compact: records carry item tables
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -109,7 +109,7 @@ def _expand_task(name: str, preset: Preset, over: Overrides, notices: list[str])
                 train = _with_steps(replace(settings.train, **variant.get("train", {})), over.steps, name,
                                     notices)
                 options = run_options(task, settings.options, variant.get("options", {}), over.options)
-                for seed in over.seeds or preset.seeds:
+                for seed in over.seeds or task_seeds(task, preset):
                     cfg = RunConfig(name, model, train, seed, options, over.device)
                     reason = task.skip_reason(cfg)
                     if reason and over.tasks:
@@ -121,6 +121,12 @@ def _expand_task(name: str, preset: Preset, over: Overrides, notices: list[str])
                     check_run_config(cfg)
                     configs.append(cfg)
     return configs
+
+
+def task_seeds(task: Task, preset: Preset) -> tuple[int, ...]:
+    """The preset's seeds, or as many as the task's claims need (seeds 0…n−1, so the preset's are reused)."""
+    count = task.seed_count(preset.size)
+    return preset.seeds if count is None else tuple(range(count))
 
 
 def run_options(task: Task, *layers: dict[str, Any]) -> dict[str, Any]:

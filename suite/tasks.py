@@ -94,6 +94,11 @@ class Task:
         overrides (e.g. a grid of spectral radii); [] skips the model for this task."""
         return [{}]
 
+    def seed_count(self, size: str) -> int | None:
+        """Seeds this task's claims need at a preset size (their power analysis), run as seeds 0…n−1 in
+        place of the preset's seed list; None keeps the preset's."""
+        return None
+
     def options(self, cfg: RunConfig) -> Any:
         """The run's options as this task's typed dataclass (raises ConfigError when malformed)."""
         return parse_options(self.Options, cfg.options, self.name)

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.config import ModelConfig, RunConfig, TrainConfig
 from suite.data import SentenceBatcher, collate
 from suite.options import TaskOptions, option
 from suite.tasks import Task, TaskData, TaskSettings, by_size, register_task
@@ -23,8 +23,6 @@ from .items import CorpusSpec, build_vocab, cell_counts, lm_examples, make_corpu
 from .metrics import item_table, summary_metrics, to_record
 
 LM_TASK, NUMBER_TASK = "agreement", "agreement_number"
-MOVED_OPTIONS = {"testset": "scoring a published minimal-pair set moved to its own command: "
-                            "run_suite.py eval --testset FILE"}
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,6 @@ class AgreementOptions(TaskOptions):
 
 class _Agreement(Task):
     Options = AgreementOptions
-    moved_options = MOVED_OPTIONS  # for the sweep's unknown-option message (see the package note)
     headline = ("error_rate", "error_attractors", "error_top_cell")
 
     # Calibrated on validation probes (never test items), one seed, 1 thread, max_intervening 4: at 1200 steps
@@ -65,19 +62,13 @@ class _Agreement(Task):
             options={"train_sentences": s["sentences"], "items_per_cell": s["items"]})
 
     def seed_count(self, size: str) -> int:
-        """Seeds per architecture the agreement claims need at each size (their power analysis): for the
-        sweep to use instead of the preset's seed list when the lead wires it (see the report's note)."""
+        """Seeds per architecture the agreement claims need at each size (their power analysis; see
+        tasks/agreement/power.py): the sweep runs seeds 0…n−1 instead of the preset's seed list."""
         return by_size(size, seeds=(1, 1, 10, 10))["seeds"]
 
     def variants(self, model: ModelConfig, size: str) -> list[dict]:
         """At standard and paper only the single-layer models the claims compare run (10 seeds each)."""
         return [] if size in ("standard", "paper") and model.layers > 1 else [{}]
-
-    def options(self, cfg: RunConfig) -> AgreementOptions:
-        for key, why in self.moved_options.items():
-            if key in cfg.options:
-                raise ConfigError(f"{self.name} option {key} was removed: {why}")
-        return super().options(cfg)
 
     def corpus(self, cfg: RunConfig):
         opts = self.options(cfg)
