@@ -267,7 +267,7 @@ def _probe_data(task_name: str, seed: int, size: str):
 def agreement_probe_items(seed: int, size: str = "quick") -> list[MinimalPair]:
     """The agreement task's held-out minimal pairs for a seed and preset size: what external models
     are scored on, so their numbers sit beside the suite's trained models on the same items."""
-    return list(_probe_data("agreement", seed, size).extra["items"])
+    return list(_probe_data("agreement", seed, size).extra["probe_items"])
 
 
 def recall_probe_choices(seed: int, size: str = "quick") -> list[Choice]:

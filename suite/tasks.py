@@ -8,7 +8,7 @@ claims) lives apart, in a `TaskReport` (suite/judging.py). Task packages are fou
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field, make_dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -18,7 +18,7 @@ from torch import nn
 from .config import ConfigError, ModelConfig, RunConfig, TrainConfig
 from .data import Vocab
 from .models import build_model, count_parameters, validate_model_config
-from .options import TaskOptions, option, parse_options
+from .options import TaskOptions, parse_options
 from .train import Batcher, TrainResult, fit, validate_train_config
 
 SIZES = ("smoke", "quick", "standard", "paper")
@@ -74,15 +74,6 @@ class Task:
     objective: str = "lm"  # lm | classify | tag
     Options: type[TaskOptions] = TaskOptions
     headline: tuple[str, ...] = ()  # metrics shown in the cross-task summary table
-
-    def __init_subclass__(cls, **kwargs):
-        # TRANSITIONAL (removed once every task declares Options): a task that still lists
-        # `default_options` as a dict gets an Options dataclass typed from its default values.
-        super().__init_subclass__(**kwargs)
-        legacy = cls.__dict__.get("default_options")
-        if isinstance(legacy, dict) and "Options" not in cls.__dict__:
-            fields = [(k, type(v), option(v)) for k, v in legacy.items()]
-            cls.Options = make_dataclass(f"{cls.__name__}Options", fields, bases=(TaskOptions,), frozen=True)
 
     # ----- configuration
     def settings(self, size: str) -> TaskSettings:

@@ -5,9 +5,19 @@ import signal
 import time
 from pathlib import Path
 
+from dataclasses import dataclass
+
 from suite.config import TrainConfig
+from suite.options import TaskOptions
 from suite.tasks import RunOutcome, Task, TaskSettings, register_task
 from suite.train import TrainResult
+
+
+@dataclass(frozen=True)
+class SleepOptions(TaskOptions):
+    seconds: float = 0.0
+    log: str = ""
+    kill_seed: int = -1
 
 
 @register_task
@@ -17,7 +27,7 @@ class SleepTask(Task):
 
     name = "fault_sleep"
     description = "test-only: sleeps, logs, or kills its worker"
-    default_options = {"seconds": 0.0, "log": "", "kill_seed": -1}
+    Options = SleepOptions
 
     def settings(self, size):
         return TaskSettings(train=TrainConfig(steps=1))

@@ -119,8 +119,8 @@ def test_a_second_evaluation_is_a_cache_hit_and_a_corrupt_entry_is_redone(tmp_pa
 # --------------------------------------------------------------------------- saved runs, end to end
 
 SWEEP = ["--preset", "smoke", "--tasks", "agreement", "--archs", "lstm", "--steps", "3",
-         "--option", "train_sentences=300", "--option", "items_per_attractor=8"]
-SMALL = {"train_sentences": 300, "items_per_attractor": 8}
+         "--option", "train_sentences=300", "--option", "items_per_cell=2"]
+SMALL = {"train_sentences": 300, "items_per_cell": 2}
 
 
 def _grammar_csv(tmp_path):

@@ -29,14 +29,20 @@ PLUGIN = "ray_sleepy_task"
 # A task that records each attempt's worker pid and, on its first attempt only, waits to be killed.
 PLUGIN_SOURCE = textwrap.dedent('''
     import os, time
+    from dataclasses import dataclass
     from pathlib import Path
+    from suite.options import TaskOptions
     from suite.tasks import RunOutcome, Task, register_task
     from suite.train import TrainResult
+
+    @dataclass(frozen=True)
+    class SleepyOptions(TaskOptions):
+        pid_dir: str = ""
 
     @register_task
     class Sleepy(Task):
         name = "ray_sleepy"
-        default_options = {"pid_dir": ""}
+        Options = SleepyOptions
 
         def run(self, cfg, progress=False):
             pid_dir = Path(cfg.options["pid_dir"])

@@ -87,6 +87,7 @@ class _Agreement(Task):
             valid=SentenceBatcher(examples(corpus.valid, vocab), bs, vocab.pad_id, shuffle=False),
             vocab=vocab, num_outputs=None if self.objective == "lm" else 2,
             extra={"corpus": corpus, "form_counts": form_counts,
+                   "probe_items": [to_item(s) for s in corpus.test],  # what `eval` scores external models on
                    "cells": {"train": cell_counts(corpus.train), "test": cell_counts(corpus.test)}})
 
     def score(self, model, data: TaskData, sentences, cfg: RunConfig) -> tuple[list[bool], list[float]]:
@@ -97,8 +98,7 @@ class _Agreement(Task):
         correct, margins = self.score(model, data, corpus.test, cfg)
         # the heuristics' columns depend only on the items, the same for both objectives: the LM records hold them
         heuristics = data.extra["form_counts"] if self.objective == "lm" else None
-        table = item_table([to_item(s) for s in corpus.test], correct, margins, heuristics,
-                           corpus.frames)
+        table = item_table(data.extra["probe_items"], correct, margins, heuristics, corpus.frames)
         v_correct, v_margins = self.score(model, data, corpus.valid_probes, cfg)
         valid = item_table([to_item(s) for s in corpus.valid_probes], v_correct, v_margins)
         data.extra["items"] = to_record(table)
