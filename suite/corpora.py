@@ -53,7 +53,7 @@ def load_corpus(spec: str, cache_dir: str | Path | None = None) -> Corpus:
                           "such as wikitext:wikitext-2-raw-v1")
     spec = str(spec)
     path = Path(spec).expanduser()
-    if path.exists() or _looks_like_path(spec):
+    if is_local(spec):
         return _load_local(spec, path, cache_dir)
     return _load_hub(spec, cache_dir)
 
@@ -61,13 +61,30 @@ def load_corpus(spec: str, cache_dir: str | Path | None = None) -> Corpus:
 def check_local_corpus(spec: str) -> None:
     """Up-front check of a local corpus (files present, readable, UTF-8, not empty); hub names pass."""
     path = Path(str(spec)).expanduser()
-    if path.exists() or _looks_like_path(str(spec)):
+    if is_local(str(spec)):
         for file in split_files(path).values():
             check_text_file(file)
 
 
-def _looks_like_path(spec: str) -> bool:
-    return spec.startswith((".", "/", "~")) or os.sep in spec or spec.endswith(".txt")
+def is_local(spec: str) -> bool:
+    """A folder rather than a hub name: it exists, or reads as a path (./x, /x, ~/x, x.txt, or its first
+    part is a local folder). `owner/name` with no such folder is a hub name (e.g. Salesforce/wikitext)."""
+    return (Path(spec).expanduser().exists() or spec.startswith((".", "/", "~")) or spec.endswith(".txt")
+            or (os.sep in spec and Path(spec.split(os.sep)[0]).is_dir()))
+
+
+def stream_size_bound(spec: str, split: str, word_limit: int = 0, subword: bool = False) -> int:
+    """An upper bound on the tokens a local split yields (capped at `word_limit` words, 0 = all): words
+    plus one end-of-line each for a word vocabulary; for subword pieces, characters plus end-of-lines (a
+    piece holds at least one character). Read without tokenizing, for the up-front size check."""
+    words = chars = 0
+    with open(split_files(Path(spec).expanduser())[split], encoding="utf-8") as f:
+        for line in f:
+            if word_limit and words >= word_limit:
+                break
+            words += len(line.split()) + 1
+            chars += len(line.strip()) + 1
+    return chars if subword else words
 
 
 def split_files(folder: Path) -> dict[str, Path]:

@@ -272,3 +272,34 @@ def test_a_malformed_option_on_the_command_line_is_one_line_and_exit_2(folder, t
     assert info.value.code == 2 and len(err) == 1
     assert f"text_lm option {name} must be {valid}; got 'abc'" in err[0]
     assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_a_corpus_too_small_for_one_batch_stops_before_training(tmp_path):
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    for split in ("train", "valid", "test"):
+        (tiny / f"{split}.txt").write_text("a b c d\n")
+    with pytest.raises(ConfigError, match="the corpus's train split has 5 tokens, too few for one batch"):
+        get_task("text_lm").validate(RunConfig("text_lm", train=TrainConfig(batch_size=4, bptt=8),
+                                               options={"corpus": str(tiny)}))
+
+
+def test_an_owner_slash_name_hub_corpus_is_not_taken_for_a_local_folder(tmp_path, monkeypatch):
+    from suite.corpora import is_local
+
+    monkeypatch.chdir(tmp_path)
+    assert not is_local("Salesforce/wikitext") and is_local("./data") and is_local("corpus.txt")
+    (tmp_path / "data").mkdir()
+    assert is_local("data/wikitext")  # its first part is a local folder: a (mistyped) path, not the hub
+
+
+def test_a_hub_name_is_checked_up_front_in_one_line(monkeypatch):
+    from suite import preflight
+
+    def unreachable(*args, **kwargs):
+        raise OSError("no route to host")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    monkeypatch.setattr("huggingface_hub.HfApi.dataset_info", unreachable)
+    with pytest.raises(ConfigError, match="cannot reach the Hugging Face hub to check corpus 'wikitxt:x'"):
+        get_task("text_lm").validate(RunConfig("text_lm", options={"corpus": "wikitxt:x"}))

@@ -16,9 +16,10 @@ import torch
 from torch import nn
 
 from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.corpora import check_local_corpus, load_corpus
+from suite.corpora import check_local_corpus, is_local, load_corpus, stream_size_bound
 from suite.data import StreamBatcher
 from suite.options import TaskOptions, option
+from suite.preflight import check_fits_in_memory, check_hub_dataset, check_stream_size
 from suite.registry import ARCHITECTURES
 from suite.tasks import Task, TaskData, TaskSettings, by_size, register_task
 from suite.tokenizers import KINDS, TokenizerSpec, get_tokenizer
@@ -90,8 +91,18 @@ class TextLM(Task):
         opts = self.options(cfg)
         if not opts.corpus:
             raise ConfigError(NO_CORPUS)
-        check_local_corpus(opts.corpus)  # a bad file stops the sweep before any training
         self.tokenizer_spec(cfg).validate()
+        if not is_local(opts.corpus):
+            check_hub_dataset(opts.corpus)  # a typo in a hub name stops here, not after the first download
+            return
+        check_local_corpus(opts.corpus)  # a bad file stops the sweep before any training
+        for split, columns, cap in (("train", cfg.train.batch_size, opts.max_train_words),
+                                    ("valid", opts.eval_batch_size, opts.max_eval_words),
+                                    ("test", opts.eval_batch_size, opts.max_eval_words)):
+            bound = stream_size_bound(opts.corpus, split, cap, subword=opts.tokenizer != "word")
+            check_stream_size(split, bound, columns, cfg.train.bptt if split == "train" else 1)
+        if opts.vocab_size:  # the model's size is known up front only with a capped vocabulary
+            check_fits_in_memory(cfg, self.objective, opts.vocab_size)
 
     def tokenizer_spec(self, cfg: RunConfig) -> TokenizerSpec:
         opts = self.options(cfg)
