@@ -294,8 +294,6 @@ def test_an_owner_slash_name_hub_corpus_is_not_taken_for_a_local_folder(tmp_path
 
 
 def test_a_hub_name_is_checked_up_front_in_one_line(monkeypatch):
-    from suite import preflight
-
     def unreachable(*args, **kwargs):
         raise OSError("no route to host")
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
