@@ -18,6 +18,7 @@ import pandas as pd
 
 from .analysis import FINISHED, unique_runs
 from .claims import Check, Claim
+from .evaluate import eval_tables
 from .judging import REPORTS, TaskReport
 from .results import summarise, to_markdown, write_table, write_text_atomic
 from .tasks import all_tasks
@@ -66,6 +67,18 @@ def judge(report: TaskReport, finished: list[dict], out_dir: Path) -> Section | 
     return Section(report, tables, plots, report.claims(mine), report.checks(mine))
 
 
+class EvaluationPage(TaskReport):
+    name, title = "evaluations", "Saved and external models scored by `run_suite.py eval`"
+
+
+def evaluation_section(out_dir: Path) -> list[Section]:
+    """The tables `run_suite.py eval` left under out_dir (test sets, errors by attractors), as a page."""
+    tables = eval_tables(out_dir)
+    for table_name, table in tables.items():
+        write_table(table, table_name, out_dir)
+    return [Section(EvaluationPage(), tables, [])] if tables else []
+
+
 def write_outputs(out_dir: Path, records: list[dict], command: str, preset: str,
                   log: Callable[..., None] = print) -> str:
     """Write tables, plots, report pages and REPORT.md; return the summary table as Markdown."""
@@ -80,6 +93,7 @@ def write_outputs(out_dir: Path, records: list[dict], command: str, preset: str,
         write_table(summary, "summary", out_dir)
     (out_dir / "plots").mkdir(parents=True, exist_ok=True)
     sections = [s for s in (judge(rep, finished, out_dir) for _, rep in sorted(REPORTS.items())) if s]
+    sections += evaluation_section(out_dir)
     for section in sections:
         write_text_atomic(out_dir / section.page, render_page(section, out_dir))
     write_text_atomic(out_dir / "REPORT.md", render_report(summary, sections, records, command, preset))

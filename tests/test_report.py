@@ -68,3 +68,13 @@ def test_claims_and_checks_of_a_registered_report_reach_the_first_screen(tmp_pat
     assert "a bound holds" in checks and "fails" in checks and "a bound holds" not in claims
     page = (tmp_path / "report" / "zz_probe.md").read_text()
     assert "a rule" in page and "numbers" in page
+
+
+def test_tables_left_by_eval_get_a_page_of_their_own(tmp_path, monkeypatch):
+    import suite.report
+
+    monkeypatch.setattr(suite.report, "eval_tables", lambda out: {"eval_testsets": pd.DataFrame(
+        [{"model": "lstm", "testset": "x.csv", "error_rate": 0.25}])})
+    write(tmp_path, [record("lstm", 0, 10.0)])
+    assert "(report/evaluations.md)" in (tmp_path / "REPORT.md").read_text()
+    assert "x.csv" in (tmp_path / "report" / "evaluations.md").read_text()
