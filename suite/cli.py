@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
-from .cli_args import OneLineParser, _ints, _names, _option, unwritable
+from .cli_args import OneLineParser, add_selection, selection, unwritable
 from .config import ConfigError, RunConfig, replace
 from .models import ARCHITECTURES
 from .report import write_outputs
@@ -18,7 +18,7 @@ from .identity import PluginError, identify, import_plugins
 from .preflight import check_fits_in_memory
 from .results import FINISHED, finished_records_of
 from .runner import Execution, plan_execution, run_sweep
-from .sweep import PRESETS, Overrides, expand
+from .sweep import PRESETS, expand
 from .tasks import all_tasks, check_run_config
 
 EXIT_FAILED_RUNS = 1
@@ -34,24 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "'report' rebuilds them from the cached runs only; 'eval' scores saved models and "
                         "external LMs on test sets with no training (see `run_suite.py eval --help`)")
     p.add_argument("--preset", default="quick", help=f"sweep preset: {', '.join(PRESETS)} (default: quick)")
-    p.add_argument("--tasks", type=_names, help="comma-separated task names (default: the preset's)")
-    p.add_argument("--archs", type=_names, help="comma-separated architectures (default: the preset's)")
-    p.add_argument("--layers", type=_ints, help="comma-separated stack depths, e.g. 1,2,4")
-    p.add_argument("--hidden", type=_ints, help="comma-separated hidden sizes (default: each task's)")
-    p.add_argument("--seeds", type=_ints, help="comma-separated seeds, e.g. 0,1,2 (default: the preset's)")
-    p.add_argument("--steps", type=int, help="training steps per run (default: each task's for the preset)")
-    p.add_argument("--skip", help="skip connections between stacked layers: none, residual, highway")
-    p.add_argument("--bidirectional", action="store_true", default=None,
-                   help="bidirectional models (classification/tagging tasks only)")
-    p.add_argument("--option", type=_option, action="append", default=[], metavar="KEY=VALUE",
-                   help="task option for every selected task that has it (repeatable)")
-    p.add_argument("--corpus", metavar="FOLDER_OR_HUB_NAME",
-                   help="natural-text corpus for text tasks: a folder with train/valid/test files or a "
-                        "hub name such as wikitext:wikitext-2-raw-v1 (same as --option corpus=…)")
+    add_selection(p)
     p.add_argument("--out", type=Path, default=Path("results"), help="output folder for runs/, tables/, plots/ and REPORT.md (default: results)")
     p.add_argument("--workers", type=int, help="parallel worker processes (default: one per core on CPU, "
                                                "1 on CUDA); threads per worker = cores / workers")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     p.add_argument("--backend", default="local", choices=["local", "ray"],
                    help="where runs execute: local worker processes (default) or tasks on a Ray cluster "
                         "(pip install -e '.[ray]')")
@@ -139,9 +125,7 @@ def plan(args: argparse.Namespace) -> tuple[list[RunConfig], Execution]:
                           "the workers' disks; save them with the local backend")
     execution = dataclasses.replace(execution, backend=args.backend, address=args.address,
                                     save_models=args.save_models or (args.preset == "paper" and args.backend != "ray"))
-    over = Overrides(tasks=args.tasks, archs=args.archs, layers=args.layers, hidden=args.hidden,
-                     seeds=args.seeds, steps=args.steps, skip=args.skip,
-                     bidirectional=args.bidirectional, device=args.device, options=_options(args))
+    over = selection(args)
     notices: list[str] = []
     configs = with_output_choices(expand(PRESETS[args.preset], over, notices), args.softmax, args.precision)
     check_memory(configs, execution.workers)
@@ -218,14 +202,6 @@ class SweepInterrupted(BaseException):
     def __init__(self, signum: int):
         super().__init__(signum)
         self.signum = signum
-
-
-def _options(args: argparse.Namespace) -> dict[str, object]:
-    """--option KEY=VALUE pairs, with --corpus as sugar for corpus=…"""
-    options = dict(args.option)
-    if args.corpus is not None:
-        options["corpus"] = args.corpus
-    return options
 
 
 def listing(tasks) -> str:

@@ -51,3 +51,34 @@ def unwritable(out: Path) -> str | None:
     except OSError as exc:
         return f"cannot write to output folder '{out}': {exc.strerror or exc}"
     return None
+
+
+def add_selection(p: argparse.ArgumentParser) -> None:
+    """The flags that pick a sweep's runs, shared by `run` (what to train) and `eval` (what to score)."""
+    p.add_argument("--tasks", type=_names, help="comma-separated task names (default: the preset's)")
+    p.add_argument("--archs", type=_names, help="comma-separated architectures (default: the preset's)")
+    p.add_argument("--layers", type=_ints, help="comma-separated stack depths, e.g. 1,2,4")
+    p.add_argument("--hidden", type=_ints, help="comma-separated hidden sizes (default: each task's)")
+    p.add_argument("--seeds", type=_ints, help="comma-separated seeds, e.g. 0,1,2 (default: the preset's)")
+    p.add_argument("--steps", type=int, help="training steps per run (default: each task's for the preset)")
+    p.add_argument("--skip", help="skip connections between stacked layers: none, residual, highway")
+    p.add_argument("--bidirectional", action="store_true", default=None,
+                   help="bidirectional models (classification/tagging tasks only)")
+    p.add_argument("--option", type=_option, action="append", default=[], metavar="KEY=VALUE",
+                   help="task option for every selected task that has it (repeatable)")
+    p.add_argument("--corpus", metavar="FOLDER_OR_HUB_NAME",
+                   help="natural-text corpus for text tasks: a folder with train/valid/test files or a "
+                        "hub name such as wikitext:wikitext-2-raw-v1 (same as --option corpus=…)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+
+
+def selection(args: argparse.Namespace):
+    """The sweep overrides the selection flags describe (--corpus is sugar for --option corpus=…)."""
+    from .sweep import Overrides
+
+    options = dict(args.option)
+    if args.corpus is not None:
+        options["corpus"] = args.corpus
+    return Overrides(tasks=args.tasks, archs=args.archs, layers=args.layers, hidden=args.hidden,
+                     seeds=args.seeds, steps=args.steps, skip=args.skip, bidirectional=args.bidirectional,
+                     device=args.device, options=options)

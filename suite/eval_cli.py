@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .checkpoints import SavedModel, load_saved_model, saved_run_ids
-from .cli_args import EXIT_BAD_INPUT, OneLineParser, _ints, _names, _option, unwritable
+from .cli_args import EXIT_BAD_INPUT, OneLineParser, add_selection, selection, unwritable
 from .config import ConfigError
 from .evaluate import (WordLM, check_testsets, eval_tables, evaluate_agreement_probes, evaluate_recall_probes,
                        evaluate_run_probes, evaluate_testset, suite_word_lm, summary_line)
 from .external import BOS_POLICIES, load_hf_model, load_torch_model
 from .results import finished_records_of, write_json_atomic, write_table
-from .sweep import PRESETS, Overrides, expand
+from .sweep import PRESETS, expand
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,18 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="your own torch LM: FACTORY() returns suite.external.TorchLM (repeatable)")
     p.add_argument("--preset", help=f"select the runs of this preset: {', '.join(PRESETS)} (default: quick); "
                                     "with external models it sizes their --probes, and --seeds seeds them")
-    p.add_argument("--tasks", type=_names, help="comma-separated task names")
-    p.add_argument("--archs", type=_names, help="comma-separated architectures")
-    p.add_argument("--layers", type=_ints, help="comma-separated stack depths")
-    p.add_argument("--hidden", type=_ints, help="comma-separated hidden sizes")
-    p.add_argument("--seeds", type=_ints, help="comma-separated seeds")
-    p.add_argument("--steps", type=int, help="training steps the runs were made with")
-    p.add_argument("--skip", help="skip connections the runs were made with")
-    p.add_argument("--option", type=_option, action="append", default=None, metavar="KEY=VALUE",
-                   help="task option the runs were made with (repeatable)")
-    p.add_argument("--corpus", help="corpus the text runs were made with (same as --option corpus=…)")
+    add_selection(p)
     p.add_argument("--out", type=Path, help="folder with runs/ and evals/ (default: --runs DIR, else results)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     p.add_argument("--quiet", action="store_true", help="print only errors and the final table")
     return p
 
@@ -109,11 +99,7 @@ def selected_runs(args: argparse.Namespace, out: Path) -> list[str]:
         return saved_run_ids(args.runs)
     if args.hf_model or args.torch_model:
         return []
-    options = dict(args.option or [])
-    if args.corpus is not None:
-        options["corpus"] = args.corpus
-    over = Overrides(tasks=args.tasks, archs=args.archs, layers=args.layers, hidden=args.hidden,
-                     seeds=args.seeds, steps=args.steps, skip=args.skip, device=args.device, options=options)
+    over = selection(args)
     configs = expand(PRESETS[args.preset or "quick"], over, [])
     return [r["run_id"] for r in finished_records_of(out, configs)]
 
