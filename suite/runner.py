@@ -34,6 +34,8 @@ from .tasks import get_task
 
 CLAIMED = "claimed"  # status of a stub record: another process holds the run (never written to disk)
 PARENT_POLL_SECONDS = 0.5  # how often a worker checks that the driver is still alive
+_IDLE = threading.Event()  # set while this process has no run in hand (see _exit_when_orphaned)
+_IDLE.set()
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,14 @@ def execute(cfg: RunConfig, out_dir: Path, execution: Execution, wait: bool = Fa
     (wait=False), or waits for it and returns its record, training the run only if it left none
     (wait=True). A record found finished once the claim is held is returned with "reused": True.
     """
+    _IDLE.clear()
+    try:
+        return _execute_claimed(cfg, out_dir, execution, wait)
+    finally:
+        _IDLE.set()
+
+
+def _execute_claimed(cfg: RunConfig, out_dir: Path, execution: Execution, wait: bool) -> dict:
     with claim(out_dir, cfg.run_id, wait) as mine:
         if not mine:
             return {"run_id": cfg.run_id, "status": CLAIMED}
@@ -249,9 +259,12 @@ def _worker_init(threads: int, plugins: tuple[str, ...], parent: int, gpus=None)
 
 def _exit_when_orphaned(parent: int) -> None:
     """A worker whose driver is gone (even by kill -9) exits instead of idling forever: once the parent
-    dies the worker is re-parented and getppid() changes."""
+    dies the worker is re-parented and getppid() changes. A run in hand is finished and its record written
+    first (under its claim, so a rerun started meanwhile waits for it), so a killed driver loses no
+    training; a driver stopped on purpose (SIGTERM, Ctrl-C) stops its workers at once instead."""
     while os.getppid() == parent:
         time.sleep(PARENT_POLL_SECONDS)
+    _IDLE.wait()
     os._exit(1)
 
 

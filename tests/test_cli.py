@@ -204,12 +204,16 @@ def test_stopping_the_driver_stops_its_workers_within_seconds(tmp_path, signum=s
 
 
 @TWO_CORES
-def test_workers_of_a_driver_killed_with_sigkill_exit_on_their_own(tmp_path):
-    driver, children = start_sleep_sweep(tmp_path)
+def test_workers_of_a_driver_killed_with_sigkill_finish_the_run_in_hand_then_exit(tmp_path):
+    driver, children = start_sleep_sweep(tmp_path, seconds=3)
     driver.kill()
     driver.wait()
     gone, alive = psutil.wait_procs(children, timeout=10)
     assert not alive, [p.cmdline() for p in alive]
+    events = log_lines(tmp_path / "log")
+    in_hand = {seed for event, seed, _ in events if event == "start"}
+    assert len(in_hand) == 2 and {seed for event, seed, _ in events if event == "end"} == in_hand  # no work lost
+    assert len(list((tmp_path / "out" / "runs").glob("*.json"))) == 2  # their records are written
 
 
 def test_two_sweeps_on_one_folder_train_each_run_once(tmp_path):
