@@ -206,9 +206,25 @@ def ray_tasks(configs, out_dir, execution, wait) -> Iterator[dict]:
     yield from ray_backend.run(configs, out_dir, execution, _train, record_failure)
 
 
+POOL_ATTEMPTS = 2  # a pool that breaks as a whole (a worker killed while starting) is rebuilt once
+
+
 def process_pool(configs, out_dir, execution, wait) -> Iterator[dict]:
     """One run per task on a pool of spawned workers (fresh interpreters, no forked OpenMP state). A worker
-    that dies costs only the run it was executing: pebble replaces it and the other runs go on."""
+    that dies costs only the run it was executing: pebble replaces it and the other runs go on. Runs the
+    pool could not start at all (it broke as a whole) go to a new pool instead of being recorded failed."""
+    remaining = list(configs)
+    for _ in range(POOL_ATTEMPTS):
+        unstarted: list[RunConfig] = []
+        yield from _pool_once(remaining, out_dir, execution, wait, unstarted)
+        if not unstarted:
+            return
+        remaining = unstarted
+    for cfg in remaining:
+        yield record_failure(cfg, out_dir, f"the worker pool broke {POOL_ATTEMPTS} times before this run started")
+
+
+def _pool_once(configs, out_dir, execution, wait, unstarted: list) -> Iterator[dict]:
     context = multiprocessing.get_context("spawn")
     pool = ProcessPool(max_workers=min(execution.workers, len(configs)), initializer=_worker_init,
                        initargs=(execution.threads, execution.plugins, os.getpid(),
@@ -220,10 +236,14 @@ def process_pool(configs, out_dir, execution, wait) -> Iterator[dict]:
             cfg = futures[future]
             try:
                 yield future.result()
-            except ProcessExpired as exc:
+            except ProcessExpired as exc:  # its worker died while running it
                 yield record_failure(cfg, out_dir, f"worker process died ({_exit_cause(exc.exitcode)})")
-            except Exception as exc:  # e.g. a result that could not be sent back
-                yield record_failure(cfg, out_dir, f"worker error: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # the pool itself failed: the run may never have started
+                done = cached_record(out_dir, cfg.run_id)
+                if done is not None:
+                    yield done
+                else:
+                    unstarted.append(cfg)
     except BaseException:  # interrupted (SIGINT, SIGTERM, the consumer stopped): stop the workers now
         pool.stop()
         raise

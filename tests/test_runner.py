@@ -4,6 +4,7 @@ import resource
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,27 @@ def test_a_dead_worker_costs_only_its_own_run(tmp_path):
     started = [seed for event, seed, _ in log_lines(log) if event == "start"]
     assert sorted(started) == [0, 1, 2, 3, 4]  # every run started once: none was resubmitted or skipped
     assert {r["seed"]: r["status"] for r in load_records(tmp_path)} == status
+
+
+@TWO_CORES
+def test_a_worker_killed_while_starting_breaks_no_run(tmp_path):
+    # pebble declares the whole pool broken ("All workers expired") when a worker dies before it is up;
+    # the runs that pool never started go to a new pool instead of being recorded failed.
+    import psutil
+
+    driver = subprocess.Popen([sys.executable, "run_suite.py", "--preset", "smoke", "--steps", "5", "--seeds", "0,1",
+                               "--workers", "2", "--out", str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    workers = []
+    while not workers and driver.poll() is None:
+        workers = [c for c in psutil.Process(driver.pid).children()
+                   if "resource_tracker" not in " ".join(c.cmdline())]
+    assert workers, "the sweep ended before starting a worker"
+    time.sleep(0.5)  # past the spawn handshake, still importing torch (≈ 1.5 s here)
+    workers[0].kill()
+    output, _ = driver.communicate(timeout=120)
+    assert driver.returncode == 0, output
+    assert [r["status"] for r in load_records(tmp_path)] == ["ok"] * 4
 
 
 HOLD = textwrap.dedent("""
