@@ -250,3 +250,25 @@ def test_softmax_and_precision_reach_the_language_model_runs_and_their_records(t
 def test_bad_backend_softmax_and_precision_are_one_line_exit_2(tmp_path, capsys, args, expected):
     code, err = run_cli(capsys, "--preset", "smoke", *args, "--out", str(tmp_path / "out"))
     assert code == 2 and expected in err and len(err.strip().splitlines()) == 1
+
+
+WIKITEXT = ROOT.parent / "shared" / "data" / "wikitext-2"
+
+
+@pytest.mark.parametrize("task,option,expected", [
+    ("agreement", "heldout_fraction=abc", "agreement option heldout_fraction must be a number in (0, 0.5); got 'abc'"),
+    ("agreement", "heldout_fraction=null", "agreement option heldout_fraction must be a number in (0, 0.5); got null"),
+    ("agreement", "nonce=abc", "agreement option nonce must be true or false; got 'abc'"),
+    ("agreement", "testset=123", "option 'testset' moved: "),
+    ("recall", "distractor_rate=abc", "recall option distractor_rate must be a number in [0, 1]; got 'abc'"),
+    ("grammar_lm", "train_sentences=0", "grammar_lm option train_sentences must be an integer ≥ 1; got 0"),
+    ("text_lm", "vocab_size=abc", "text_lm option vocab_size must be an integer"),
+    ("text_lm", "max_train_words=abc", "text_lm option max_train_words must be an integer"),
+    ("text_lm", "eval_batch_size=abc", "text_lm option eval_batch_size must be an integer"),
+])
+def test_a_mistyped_task_option_is_one_line_and_exit_2(tmp_path, capsys, task, option, expected):
+    out = tmp_path / "out"
+    corpus = ["--corpus", str(WIKITEXT)] if task == "text_lm" else []
+    code, err = run_cli(capsys, "--preset", "smoke", "--tasks", task, "--option", option, *corpus, "--out", str(out))
+    assert code == 2 and expected in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
