@@ -58,11 +58,11 @@ def smoke_configs(task: str, device: str, corpus: Path):
 
 def check_smoke(device: str, corpus: Path) -> bool:
     from suite.runner import Execution, run_sweep
-    from suite.tasks import load_builtin_tasks
+    from suite.tasks import all_tasks
 
     ok = True
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as out:
-        for task in sorted(load_builtin_tasks()):
+        for task in sorted(all_tasks()):
             if task == "text_lm" and not corpus.is_dir():
                 print(f"  {task:<16} skipped: no corpus at {corpus} (--data)")
                 continue

@@ -78,15 +78,3 @@ def equivalence_verdict(difference: Interval, margin: float) -> tuple[str, str]:
     if difference.low >= margin or difference.high <= -margin:
         return NOT_REPRODUCED, f"the difference {difference.format()} lies outside ±{margin:g}"
     return INCONCLUSIVE, f"the interval {difference.format()} crosses the margin ±{margin:g}"
-
-
-def less_than(a: Interval, b: Interval, min_n: int = 2) -> tuple[str, str]:
-    """Verdict for 'a < b' from two separate intervals: reproduced when a's lies wholly below b's, not
-    reproduced when wholly above, inconclusive when they overlap or either side has fewer than `min_n`."""
-    if a.n < min_n or b.n < min_n:
-        return INCONCLUSIVE, f"fewer than {min_n} replicates (n={a.n} and n={b.n})"
-    if a.high < b.low:
-        return REPRODUCED, ""
-    if a.low > b.high:
-        return NOT_REPRODUCED, "the difference goes the other way, with non-overlapping 95 % intervals"
-    return INCONCLUSIVE, "the 95 % intervals overlap"

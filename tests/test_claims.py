@@ -3,7 +3,7 @@ import math
 import random
 
 from suite.claims import (INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, combine_verdicts, directional_verdict,
-                          equivalence_verdict, less_than)
+                          equivalence_verdict)
 from suite.stats import Interval, difference_ci
 
 
@@ -33,14 +33,6 @@ def test_equivalence_needs_the_interval_inside_the_margin():
     assert equivalence_verdict(iv(0.0, -0.5, 0.5), 1.0)[0] == REPRODUCED
     assert equivalence_verdict(iv(3.0, 2.0, 4.0), 1.0)[0] == NOT_REPRODUCED
     assert equivalence_verdict(iv(0.0, -3.0, 3.0), 1.0)[0] == INCONCLUSIVE  # low power is not "no gap"
-
-
-def test_less_than_rule_gives_each_verdict():
-    low, high = Interval(1, 0.9, 1.1, 3, "t"), Interval(2, 1.9, 2.1, 3, "t")
-    assert less_than(low, high)[0] == REPRODUCED
-    assert less_than(high, low)[0] == NOT_REPRODUCED
-    assert less_than(low, Interval(1.05, 1.0, 1.1, 3, "t"))[0] == INCONCLUSIVE
-    assert less_than(Interval(1, math.nan, math.nan, 1, "none"), high)[0] == INCONCLUSIVE
 
 
 def test_combined_verdict_needs_every_part_and_fails_on_any():
