@@ -42,13 +42,14 @@ class Section:
 
 
 def summary_table(records: list[dict]) -> pd.DataFrame:
-    """One row per model, one column per task headline metric (mean [95 % CI over seeds])."""
+    """One row per model, one column per task headline metric: mean [95 % CI over seeds; binomial,
+    pooled over seeds, for proportions]."""
     merged: pd.DataFrame | None = None
     for name, task in sorted(all_tasks().items()):
         task_records = [r for r in records if r["config"]["task"] == name]
         if not task_records or not task.headline:
             continue
-        table = summarise(task_records, task.headline)
+        table = summarise(task_records, task.headline, counts=task.counts)
         table = table.drop(columns=["runs", "diverged"]).rename(
             columns=lambda c: c if c == "model" else f"{name}:{c}")
         merged = table if merged is None else merged.merge(table, on="model", how="outer")
@@ -187,7 +188,8 @@ def render_report(summary: pd.DataFrame, sections: list[Section], records: list[
         "follows the rule on its section's page.", "", claims_overview(sections), "",
         "## Sanity checks", "", checks_overview(sections), "",
         "## Sections", "", *pages, "",
-        "## Summary", "", "Headline metric of each task per model: mean [95 % CI over seeds].", "",
+        "## Summary", "", "Headline metric of each task per model: mean [95 % CI over seeds; for proportions, a binomial "
+        "interval pooled over seeds].", "",
         to_markdown(summary) if not summary.empty else "_No task in this sweep has headline metrics._", "",
         "## Provenance", "", provenance(records, command, preset), "",
     ])

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Sequence
 import pandas as pd
 
 from .config import RunConfig
-from .stats import format_estimate, mean_ci
+from .stats import format_estimate, geometric_mean_ci, mean_ci, pooled_rate_ci
 
 FINISHED = ("ok", "diverged")  # statuses that are results; "failed" runs are retried
 STATUSES = (*FINISHED, "failed")
@@ -189,8 +189,14 @@ def record_frame(records: Sequence[dict]) -> pd.DataFrame:
     return pd.DataFrame([flatten(r) for r in records])
 
 
-def summarise(records: Sequence[dict], metrics: Sequence[str], by: Sequence[str] = ("model",)) -> pd.DataFrame:
-    """Mean and 95 % CI across seeds of each metric, per group; diverged runs are counted, not averaged."""
+def summarise(records: Sequence[dict], metrics: Sequence[str], by: Sequence[str] = ("model",),
+              counts: Callable[[dict, str], tuple[int, int] | None] | None = None,
+              log_scale: Sequence[str] = ()) -> pd.DataFrame:
+    """Mean and 95 % CI across seeds of each metric, per group; diverged runs are counted, not averaged.
+    A metric that `counts(record, metric)` resolves to (events, trials) in every run is a proportion: it gets
+    the binomial interval pooled over seeds (never a t-interval that leaves [0, 1]); a perplexity, and each
+    positive quantity named in `log_scale` (norms, ratios), the geometric mean with a t-interval on the log
+    scale (never below 0); others the mean with a t-interval."""
     frame = record_frame(records)
     if frame.empty:
         return pd.DataFrame()
@@ -201,8 +207,15 @@ def summarise(records: Sequence[dict], metrics: Sequence[str], by: Sequence[str]
         ok = group[group["status"] == "ok"]
         row["runs"] = len(group)
         row["diverged"] = int((group["status"] == "diverged").sum())
+        ok_records = [records[i] for i in ok.index]
         for m in metrics:
-            ci = mean_ci(ok[m].tolist() if m in ok else [])
+            pairs = [counts(r, m) for r in ok_records] if counts else []
+            if pairs and all(pairs):
+                ci = pooled_rate_ci([k for k, _ in pairs], [n for _, n in pairs])
+            elif m.endswith("ppl") or m in log_scale:
+                ci = geometric_mean_ci(ok[m].tolist() if m in ok else [])
+            else:
+                ci = mean_ci(ok[m].tolist() if m in ok else [])
             row[m], row[f"{m}_low"], row[f"{m}_high"] = ci.mean, ci.low, ci.high
         rows.append(row)
     return pd.DataFrame(rows)

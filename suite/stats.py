@@ -82,12 +82,27 @@ def mean_ci(values: Sequence[float | None], level: float = LEVEL) -> Interval:
     return Interval(mean, mean - half, mean + half, len(vals), "t")
 
 
+def geometric_mean_ci(values: Sequence[float | None], level: float = LEVEL) -> Interval:
+    """For a positive quantity that is exp of an average (perplexity = exp(loss)): the t-interval on the
+    log scale, mapped back — a geometric mean whose interval stays positive."""
+    vals = _finite(values)
+    if (vals <= 0).any():  # not a positive quantity after all: the plain mean, nothing dropped
+        return mean_ci(vals.tolist(), level)
+    ci = mean_ci(np.log(vals).tolist(), level)
+    if ci.n == 0:
+        return ci
+    return Interval(math.exp(ci.mean), math.exp(ci.low), math.exp(ci.high), ci.n,
+                    "t on log" if ci.method == "t" else ci.method)
+
+
 def wilson_ci(successes: float, n: float, level: float = LEVEL) -> Interval:
     """Wilson score interval for a proportion (statsmodels)."""
     if n <= 0:
         return NO_VALUE
     low, high = proportion_confint(successes, n, alpha=1 - level, method="wilson")
-    return Interval(successes / n, float(low), float(high), int(round(n)), "wilson")
+    # at 0 or n successes the bound is exactly 0 or 1 (statsmodels leaves rounding noise such as 2e-19)
+    low, high = (0.0 if successes == 0 else float(low)), (1.0 if successes == n else float(high))
+    return Interval(successes / n, low, high, int(round(n)), "wilson")
 
 
 def pooled_rate_ci(successes: Sequence[int], totals: Sequence[int], level: float = LEVEL) -> Interval:

@@ -126,6 +126,17 @@ class Task:
         """Hook: more fields for the run record that are not metrics (e.g. corpus provenance)."""
         return {}
 
+    # ----- how a metric was counted (read by the judging side for intervals)
+    def counts(self, record: dict[str, Any], metric: str) -> tuple[int, int] | None:
+        """(events, trials) behind a proportion metric of a finished record, so that tables give it a
+        binomial interval; None for a continuous metric. Default: the `<stem>correct` / `<stem>total`
+        fields a classifier or tagger records beside its `<stem>accuracy`."""
+        if not metric.endswith("accuracy"):
+            return None
+        stem, values = metric.removesuffix("accuracy"), record.get("metrics") or {}
+        events, trials = values.get(f"{stem}correct"), values.get(f"{stem}total")
+        return (int(events), int(trials)) if events is not None and trials else None
+
     def run(self, cfg: RunConfig, progress: bool = False) -> RunOutcome:
         """Prepare data, build, train, evaluate. Tasks that measure during training use the hooks;
         a task whose measurement is not a training run at all overrides this."""

@@ -210,3 +210,17 @@ def test_tiny_run_is_reproducible_and_writes_item_rows():
     assert len(rows) == 3 * 6 == a.metrics["n_items"]
     assert a.extra["agreement_cells"]["test"] == {f"{n},{k}": 3 for n in range(3) for k in range(n + 1)}
     assert rows["margin"].gt(0).eq(rows["correct"]).all()
+
+
+def test_the_task_gives_its_error_rates_as_counts_of_item_rows(corpus):
+    table = scored_table(PrefersSingular, corpus)  # errs exactly on plural subjects
+    record = {"items": to_record(table)}
+    plural = table["subject_plural"]
+    top = (table["intervening_nouns"] == table["intervening_nouns"].max()) & \
+          (table["attractors"] == table["intervening_nouns"])
+    lm = get_task("agreement")
+    assert lm.counts(record, "error_rate") == (int(plural.sum()), len(table))
+    assert lm.counts(record, "error_attractors") == (int(plural[table["attractors"] > 0].sum()),
+                                                     int((table["attractors"] > 0).sum()))
+    assert lm.counts(record, "error_top_cell") == (int(plural[top].sum()), int(top.sum()))
+    assert lm.counts(record, "n_items") is None and lm.counts({}, "error_rate") is None

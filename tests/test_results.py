@@ -71,13 +71,35 @@ def test_a_record_whose_config_was_edited_no_longer_matches_its_run_id(tmp_path)
 
 
 def test_summarise_gives_t_intervals_over_seeds_and_counts_divergence():
-    records = [record(seed=s, test_ppl=v) for s, v in enumerate([10.0, 12.0, 14.0])]
+    records = [record(seed=s, test_loss=v) for s, v in enumerate([10.0, 12.0, 14.0])]
     records.append(record(seed=3, status="diverged"))
-    records.append(record("gru", seed=0, test_ppl=9.0))
-    table = summarise(records, ["test_ppl"]).set_index("model")
-    assert table.loc["lstm", "test_ppl"] == 12.0
-    assert table.loc["lstm", "test_ppl_high"] - 12.0 == pytest.approx(t_critical(2) * 2 / math.sqrt(3))
+    records.append(record("gru", seed=0, test_loss=9.0))
+    table = summarise(records, ["test_loss"]).set_index("model")
+    assert table.loc["lstm", "test_loss"] == 12.0
+    assert table.loc["lstm", "test_loss_high"] - 12.0 == pytest.approx(t_critical(2) * 2 / math.sqrt(3))
     assert table.loc["lstm", "runs"] == 4 and table.loc["lstm", "diverged"] == 1
-    assert math.isnan(table.loc["gru", "test_ppl_low"])
+    assert math.isnan(table.loc["gru", "test_loss_low"])
     md = to_markdown(table.reset_index())
     assert "12 [" in md and "| 9 " in md
+
+
+def test_a_perplexity_is_averaged_on_the_log_scale_so_its_interval_stays_positive():
+    ppls = [17.0, 17.5, 80.0]  # one seed that failed to train: a t-interval on the ppl itself goes below 0
+    table = summarise([record(seed=s, test_ppl=v) for s, v in enumerate(ppls)], ["test_ppl"]).iloc[0]
+    logs = [math.log(v) for v in ppls]
+    mean, sd = sum(logs) / 3, math.sqrt(sum((x - sum(logs) / 3) ** 2 for x in logs) / 2)
+    assert table["test_ppl"] == pytest.approx(math.exp(mean))
+    assert table["test_ppl_low"] == pytest.approx(math.exp(mean - t_critical(2) * sd / math.sqrt(3)))
+    assert table["test_ppl_low"] > 0
+    assert table["test_ppl_high"] == pytest.approx(math.exp(mean + t_critical(2) * sd / math.sqrt(3)))
+
+
+def test_a_proportion_with_counts_gets_a_binomial_interval_inside_zero_one():
+    accuracies = [(1000, 1000), (500, 1000), (1000, 1000)]  # bimodal seeds: the t-interval is [0.12, 1.55]
+    records = [record(seed=s, accuracy=k / n, correct=k, total=n) for s, (k, n) in enumerate(accuracies)]
+    counts = lambda r, m: (r["metrics"]["correct"], r["metrics"]["total"]) if m == "accuracy" else None
+    row = summarise(records, ["accuracy"], counts=counts).iloc[0]
+    assert row["accuracy"] == pytest.approx(2500 / 3000)
+    assert 0 <= row["accuracy_low"] < row["accuracy"] < row["accuracy_high"] <= 1
+    without = summarise(records, ["accuracy"]).iloc[0]
+    assert without["accuracy_high"] > 1  # what the counts prevent

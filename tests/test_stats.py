@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from suite.stats import (Interval, bootstrap_ci, difference_ci, format_estimate, mean_ci, pooled_rate_ci,
-                         t_critical, wilson_ci)
+from suite.stats import (Interval, bootstrap_ci, difference_ci, format_estimate, geometric_mean_ci, mean_ci,
+                         pooled_rate_ci, t_critical, wilson_ci)
 
 
 def test_t_critical_values_match_tables():
@@ -25,7 +25,9 @@ def test_one_seed_has_no_t_interval():
 
 def test_wilson_interval_known_values():
     ci = wilson_ci(0, 10)
-    assert ci.low == pytest.approx(0.0, abs=1e-12) and ci.high == pytest.approx(0.2775, abs=1e-4)
+    assert ci.low == 0.0 and ci.high == pytest.approx(0.2775, abs=1e-4)  # exactly 0, not rounding noise
+    ci = wilson_ci(10, 10)
+    assert ci.low == pytest.approx(0.7225, abs=1e-4) and ci.high == 1.0
     ci = wilson_ci(5, 10)
     assert ci.low == pytest.approx(0.2366, abs=1e-4) and ci.high == pytest.approx(0.7634, abs=1e-4)
 
@@ -68,3 +70,12 @@ def test_estimates_print_whole_numbers_whole_and_missing_values_as_a_dash():
     assert format_estimate(1000.0, 990.0, 1010.0) == "1000 [990, 1010]"
     assert format_estimate(0.01234, math.nan, math.nan) == "0.0123"
     assert format_estimate(math.nan, 1.0, 2.0) == "–"
+
+
+def test_geometric_mean_interval_is_the_t_interval_of_the_logs_mapped_back():
+    values = [10.0, 20.0, 40.0]  # logs equally spaced: geometric mean 20, log sd = ln 2
+    ci = geometric_mean_ci(values)
+    half = 4.303 * math.log(2) / math.sqrt(3)
+    assert ci.mean == pytest.approx(20.0) and ci.method == "t on log"
+    assert ci.low == pytest.approx(20 * math.exp(-half), rel=1e-3) and ci.high == pytest.approx(20 * math.exp(half), rel=1e-3)
+    assert geometric_mean_ci([0.0, 1.0, 2.0]) == mean_ci([0.0, 1.0, 2.0])  # not positive: the plain mean

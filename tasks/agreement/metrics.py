@@ -73,17 +73,25 @@ def from_record(data: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(data["data"], columns=data["columns"])
 
 
+def error_counts(table: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """(errors, items) overall, on attractor items and in the highest cell (every intervening noun an
+    attractor, at the largest intervening-noun count)."""
+    errors = ~table["correct"].astype(bool)
+    top = (table["intervening_nouns"] == table["intervening_nouns"].max()) & \
+          (table["attractors"] == table["intervening_nouns"])
+    return {name: (int(errors[mask].sum()), int(mask.sum())) for name, mask in
+            (("error_rate", pd.Series(True, index=table.index)), ("error_attractors", table["attractors"] > 0), ("error_top_cell", top))}
+
+
 def summary_metrics(table: pd.DataFrame, prefix: str = "") -> dict[str, float]:
-    """Error overall, on attractor items and in the highest cell (every intervening noun an attractor,
-    at the largest intervening-noun count): the run summary's numbers; the claims use the rows."""
+    """The error rates of `error_counts` and each heuristic's error on attractor items: the run summary's
+    numbers; the claims use the rows."""
     if table.empty:
         return {f"{prefix}n_items": 0}
-    errors = ~table["correct"].astype(bool)
+    out: dict[str, float] = {f"{prefix}n_items": int(len(table))}
+    for name, (errors, items) in error_counts(table).items():
+        out[f"{prefix}{name}"] = errors / items if items else math.nan
     attr = table["attractors"] > 0
-    top = table["intervening_nouns"] == table["intervening_nouns"].max()
-    top &= table["attractors"] == table["intervening_nouns"]
-    out = {f"{prefix}n_items": int(len(table)), f"{prefix}error_rate": float(errors.mean()),
-           f"{prefix}error_attractors": _mean(errors[attr]), f"{prefix}error_top_cell": _mean(errors[top])}
     for name in HEURISTICS:
         column = f"h_{name}"
         if column in table and not prefix:

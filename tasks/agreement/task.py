@@ -20,7 +20,7 @@ from suite.tasks import Task, TaskData, TaskSettings, by_size, register_task
 from suite.testsets import score_pairs
 
 from .items import CorpusSpec, build_vocab, cell_counts, lm_examples, make_corpus, number_examples, to_item
-from .metrics import item_table, summary_metrics, to_record
+from .metrics import error_counts, from_record, item_table, summary_metrics, to_record
 
 LM_TASK, NUMBER_TASK = "agreement", "agreement_number"
 
@@ -60,6 +60,12 @@ class _Agreement(Task):
             train=TrainConfig(steps=s["steps"], batch_size=64, lr=3e-3, clip=1.0, schedule="cosine"),
             model={"hidden": s["hidden"]},
             options={"train_sentences": s["sentences"], "items_per_cell": s["items"]})
+
+    def counts(self, record: dict, metric: str) -> tuple[int, int] | None:
+        """The error rates are proportions of the record's item rows."""
+        if metric not in self.headline or not record.get("items"):
+            return None
+        return error_counts(from_record(record["items"])).get(metric)
 
     def seed_count(self, size: str) -> int:
         """Seeds per architecture the agreement claims need at each size (their power analysis; see

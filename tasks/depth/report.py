@@ -43,7 +43,8 @@ class DepthReport(TaskReport):
     tasks = ("depth",)
 
     def tables(self, records: list[dict]) -> dict[str, pd.DataFrame]:
-        return {"depth_skip": summarise(records, TABLE_METRICS, by=("arch", "layers", "skip")),
+        return {"depth_skip": summarise(records, TABLE_METRICS, by=("arch", "layers", "skip"),
+                                        log_scale=TABLE_METRICS[2:]),  # norms and their ratio span decades
                 "depth_by_skip_test_loss": depth_by_skip(ok_runs(records), "test_loss")}
 
     def plots(self, records: list[dict], out_dir: Path) -> list[Path]:
