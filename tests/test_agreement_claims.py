@@ -127,14 +127,15 @@ def test_objective_rule_negative_controls(cells, gap, bound):
 # --------------------------------------------------------------------------- claims from simulated records
 
 
-def records(rng, seeds=SEEDS, per_cell=PER_CELL, *, trend=0.06, recency=0.15, vanilla_gap=0.1, lm_gap=0.08):
+def records(rng, seeds=SEEDS, per_cell=PER_CELL, *, trend=0.06, recency=0.15, vanilla_gap=0.1, lm_gap=0.08,
+            seed_sd=0.02):
     """Run records of rnn_tanh/lstm/gru on both objectives with item rows; the effects as the literature
     reports them unless set otherwise."""
     cells = design(rng, per_cell)
     out = []
     for arch, gap in (("rnn_tanh", vanilla_gap), ("lstm", 0.0), ("gru", 0.0)):
         for task, base in (("agreement", 0.1 + gap + lm_gap), ("agreement_number", 0.1 + gap)):
-            err = errors(rng, cells, (seeds,), base=base, trend=trend, recency=recency)
+            err = errors(rng, cells, (seeds,), base=base, trend=trend, recency=recency, seed_sd=seed_sd)
             for seed in range(seeds):
                 table = cells.drop(columns="nearest_attractor").assign(
                     item=range(len(cells)), source="grammar", correct=~err[seed], margin=0.0,
@@ -183,3 +184,15 @@ def test_report_tables_and_checks_from_records(tmp_path):
     assert calibration.passed is False and "top-cell error gru" in calibration.evidence
     assert [p.name for p in report.plots(recs, tmp_path)] == ["agreement_attractors.png",
                                                               "agreement_number_attractors.png"]
+
+
+def test_the_power_table_checks_the_assumed_seed_sd_against_the_sweep():
+    """Seeds that disagree more than the power analysis assumed (SD 0.12 against 0.04 for the gated rule)
+    show up as a larger observed SD and a larger detectable effect."""
+    calm = AgreementReport().tables(records(np.random.default_rng(9), seeds=6, per_cell=40))["agreement_power"]
+    wild = AgreementReport().tables(records(np.random.default_rng(9), seeds=6, per_cell=40,
+                                            seed_sd=0.12))["agreement_power"]
+    calm, wild = calm.set_index("rule"), wild.set_index("rule")
+    assert calm.loc["gated", "observed_seed_sd"] < 0.06 < 0.09 < wild.loc["gated", "observed_seed_sd"] < 0.2
+    assert wild.loc["gated", "detectable_at_observed_sd"] > calm.loc["gated", "detectable_at_observed_sd"]
+    assert wild.loc["gated", "detectable_at_observed_sd"] > wild.loc["gated", "detectable_80pct"]

@@ -93,7 +93,7 @@ def test_power_rises_with_the_effect_and_the_seeds():
     small, large = Design(3, 40, 3), Design(10, 40, 3)
     assert power(TREND, 0.0, large) <= 0.05
     assert power(TREND, 0.01, large) < power(TREND, 0.05, large)
-    assert detectable_effect("gated", large) < detectable_effect("gated", small)
+    assert detectable_effect(GATED, large) < detectable_effect(GATED, small)
 
 
 def test_too_few_seeds_or_items_is_stated():

@@ -125,6 +125,21 @@ def objective_claim(items: pd.DataFrame, records: list[dict]) -> Claim:
         empty="no architecture has both objectives with item rows")
 
 
+def observed_seed_sd(items: pd.DataFrame) -> dict[str, float]:
+    """Per rule: the largest between-seed SD of its per-seed effect among the models it judges (the one
+    that limits its power), for checking the SDs the power analysis assumed."""
+    lm = lm_items(items)
+    if lm.empty:
+        return {}
+    compared = lm[lm["model"].isin([VANILLA, *GATED_ARCHS])]
+    original = items[~items["model"].str.endswith("(nonce)")]
+    effects = {TREND.name: evidence.per_seed_trend(lm), RECENCY.name: evidence.per_seed_recency(lm),
+               GATED.name: evidence.per_seed_attractor_error(compared) if not compared.empty else pd.DataFrame(),
+               OBJECTIVE.name: evidence.paired_objectives(original)}
+    return {name: float(frame.groupby("model")["effect"].std().max())
+            for name, frame in effects.items() if not frame.empty and frame.groupby("model").size().max() > 1}
+
+
 def agreement_claims(records: list[dict]) -> list[Claim]:
     items = evidence.items_frame(records)
     if not items.empty and not evidence.has_annotations(items):

@@ -9,7 +9,7 @@ Assumed base error: 15 % (rates) — item noise is largest near 50 %, so lower r
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -85,10 +85,9 @@ def power(rule: Rule, effect: float, design: Design, sweeps: int = SWEEPS, seed:
 
 
 @functools.lru_cache(maxsize=256)
-def detectable_effect(rule_name: str, design: Design) -> float:
+def detectable_effect(rule: Rule, design: Design) -> float:
     """The smallest effect on EFFECT_GRID the rule reproduces with ≥ 80 % power (binary search; power
     rises with the effect); inf when even the largest is missed."""
-    rule = RULES[rule_name]
     low, high = 0, len(EFFECT_GRID) - 1
     if power(rule, float(EFFECT_GRID[high]), design) < POWER:
         return float("inf")
@@ -104,7 +103,7 @@ def detectable_effect(rule_name: str, design: Design) -> float:
 def seeds_needed(rule: Rule, design: Design, most: int = 30) -> int | None:
     """The fewest seeds (2…most) at the design's items with which the rule detects its design effect."""
     for seeds in range(2, most + 1):
-        if detectable_effect(rule.name, Design(seeds, design.items_per_cell, design.max_intervening)) \
+        if detectable_effect(rule, Design(seeds, design.items_per_cell, design.max_intervening)) \
                 <= rule.design_effect:
             return seeds
     return None
@@ -115,7 +114,7 @@ def too_few(rule: Rule, design: Design) -> str:
     "inconclusive: too few …" whatever the data say."""
     if design.seeds < 2:
         return f"too few seeds ({design.seeds}; an interval over seeds needs ≥ 2)"
-    detectable = detectable_effect(rule.name, design)
+    detectable = detectable_effect(rule, design)
     if detectable <= rule.design_effect:
         return ""
     return (f"too few seeds/items ({design.seeds} seeds, {design.items_per_cell} items per cell "
@@ -123,15 +122,20 @@ def too_few(rule: Rule, design: Design) -> str:
             f"reached with {seeds_needed(rule, design) or 'more than 30'} seeds)")
 
 
-def power_table(design: Design) -> pd.DataFrame:
-    """Per rule: its thresholds and the effect it detects with 80 % power at this design."""
+def power_table(design: Design, observed_sd: dict[str, float] | None = None) -> pd.DataFrame:
+    """Per rule: its thresholds and the effect it detects with 80 % power at this design; with the sweep's
+    measured between-seed SDs (`observed_sd`, per rule name) also the effect detectable at those — the
+    power analysis's assumption checked against the data."""
     rows = []
     for rule in RULES.values():
-        detectable = detectable_effect(rule.name, design)
-        rows.append({"rule": rule.name, "effect": rule.unit, "min_effect": rule.min_effect,
-                     "design_effect": rule.design_effect, "seeds": design.seeds,
-                     "items_per_cell": design.items_per_cell, "detectable_80pct": detectable,
-                     "adequate": detectable <= rule.design_effect, "seeds_needed": seeds_needed(rule, design),
-                     "assumed_seed_sd": rule.seed_sd, "design_effect_basis": rule.basis})
+        detectable = detectable_effect(rule, design)
+        row = {"rule": rule.name, "effect": rule.unit, "min_effect": rule.min_effect,
+               "design_effect": rule.design_effect, "seeds": design.seeds, "items_per_cell": design.items_per_cell,
+               "detectable_80pct": detectable, "adequate": detectable <= rule.design_effect,
+               "seeds_needed": seeds_needed(rule, design), "assumed_seed_sd": rule.seed_sd}
+        measured = (observed_sd or {}).get(rule.name)
+        if measured is not None and np.isfinite(measured):
+            row["observed_seed_sd"] = round(measured, 4)
+            row["detectable_at_observed_sd"] = detectable_effect(replace(rule, seed_sd=round(measured, 4)), design)
+        rows.append({**row, "design_effect_basis": rule.basis})
     return pd.DataFrame(rows)
-

@@ -15,7 +15,7 @@ from suite.judging import TaskReport, register_report
 from suite.tasks import SIZES
 
 from . import evidence
-from .claims import GATED_ARCHS, agreement_claims, lm_items
+from .claims import GATED_ARCHS, agreement_claims, lm_items, observed_seed_sd
 from .metrics import HEURISTIC_HELP, HEURISTICS
 from .power import power_table
 from .task import LM_TASK, NUMBER_TASK, Agreement
@@ -140,7 +140,7 @@ class AgreementReport(TaskReport):
             "agreement_cell_errors": grouped_error_table(items, ["intervening_nouns", "attractors"]),
             "agreement_shapes": grouped_error_table(items, ["shape"]) if "shape" in items else pd.DataFrame(),
             "agreement_rule_evidence": rule_table(items),
-            "agreement_power": power_table(evidence.design_of(records, seeds)),
+            "agreement_power": power_table(evidence.design_of(records, seeds), observed_seed_sd(items)),
         })
         return {k: v for k, v in tables.items() if not v.empty}
 
