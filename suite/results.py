@@ -212,7 +212,7 @@ def summarise(records: Sequence[dict], metrics: Sequence[str], by: Sequence[str]
             pairs = [counts(r, m) for r in ok_records] if counts else []
             if pairs and all(pairs):
                 ci = pooled_rate_ci([k for k, _ in pairs], [n for _, n in pairs])
-            elif m.endswith("ppl") or m in log_scale:
+            elif "ppl" in m.split("_") or m in log_scale:
                 ci = geometric_mean_ci(ok[m].tolist() if m in ok else [])
             else:
                 ci = mean_ci(ok[m].tolist() if m in ok else [])
