@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Hashable, Iterable, Sequence
 
-from .stats import Interval, mean_ci, pooled_rate_ci
+from .stats import Interval, geometric_mean_ci, mean_ci, pooled_rate_ci
 
 FINISHED = ("ok", "diverged")
 
@@ -86,9 +86,18 @@ def _sortable(key: Any) -> Any:
 # --------------------------------------------------------------------------- intervals
 
 
+def over_seeds(values: Sequence[float], name: str, log_scale: Sequence[str] = ()) -> Interval:
+    """The interval over seeds of a continuous metric (undefined with one seed): a perplexity (any name with
+    a `ppl` part: exp of a mean loss) and each positive quantity named in `log_scale` get the geometric mean
+    with a t-interval on the log scale, so never below 0; anything else the mean and a t-interval."""
+    if "ppl" in name.split("_") or name in log_scale:
+        return geometric_mean_ci(values)
+    return mean_ci(values)
+
+
 def seed_interval(runs: Sequence[dict], name: str) -> Interval:
-    """A continuous metric over seeds: mean and t-interval (undefined with one seed)."""
-    return mean_ci([metric(r, name) for r in runs])
+    """A continuous metric of these runs over their seeds (see `over_seeds`)."""
+    return over_seeds([metric(r, name) for r in runs], name)
 
 
 def rate_interval(runs: Sequence[dict], counts: Callable[[dict], tuple[int, int]]) -> Interval:

@@ -12,7 +12,8 @@ from typing import Any, Callable, Iterable, Sequence
 import pandas as pd
 
 from .config import RunConfig
-from .stats import format_estimate, geometric_mean_ci, mean_ci, pooled_rate_ci
+from .analysis import over_seeds
+from .stats import format_estimate, pooled_rate_ci
 
 FINISHED = ("ok", "diverged")  # statuses that are results; "failed" runs are retried
 STATUSES = (*FINISHED, "failed")
@@ -194,9 +195,8 @@ def summarise(records: Sequence[dict], metrics: Sequence[str], by: Sequence[str]
               log_scale: Sequence[str] = ()) -> pd.DataFrame:
     """Mean and 95 % CI across seeds of each metric, per group; diverged runs are counted, not averaged.
     A metric that `counts(record, metric)` resolves to (events, trials) in every run is a proportion: it gets
-    the binomial interval pooled over seeds (never a t-interval that leaves [0, 1]); a perplexity, and each
-    positive quantity named in `log_scale` (norms, ratios), the geometric mean with a t-interval on the log
-    scale (never below 0); others the mean with a t-interval."""
+    the binomial interval pooled over seeds (never a t-interval that leaves [0, 1]); any other metric the
+    interval of `analysis.over_seeds` (perplexities and `log_scale` quantities on the log scale)."""
     frame = record_frame(records)
     if frame.empty:
         return pd.DataFrame()
@@ -212,10 +212,8 @@ def summarise(records: Sequence[dict], metrics: Sequence[str], by: Sequence[str]
             pairs = [counts(r, m) for r in ok_records] if counts else []
             if pairs and all(pairs):
                 ci = pooled_rate_ci([k for k, _ in pairs], [n for _, n in pairs])
-            elif "ppl" in m.split("_") or m in log_scale:
-                ci = geometric_mean_ci(ok[m].tolist() if m in ok else [])
             else:
-                ci = mean_ci(ok[m].tolist() if m in ok else [])
+                ci = over_seeds(ok[m].tolist() if m in ok else [], m, log_scale)
             row[m], row[f"{m}_low"], row[f"{m}_high"] = ci.mean, ci.low, ci.high
         rows.append(row)
     return pd.DataFrame(rows)

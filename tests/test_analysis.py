@@ -31,13 +31,16 @@ def test_field_access_and_grouping():
 
 
 def test_intervals_follow_the_unit():
-    runs = [rec(seed=s, ppl=p) for s, p in enumerate([10.0, 12.0, 14.0])]
-    ci = seed_interval(runs, "ppl")
-    assert ci.mean == 12.0 and ci.method == "t" and interval_label(ci) == "t over 3 seeds"
+    runs = [rec(seed=s, loss=v, test_ppl=math.exp(v)) for s, v in enumerate([1.0, 2.0, 3.0])]
+    ci = seed_interval(runs, "loss")
+    assert ci.mean == 2.0 and ci.method == "t" and interval_label(ci) == "t over 3 seeds"
+    ppl = seed_interval(runs, "test_ppl")  # exp of a mean loss: the interval of the loss, mapped back
+    assert (ppl.mean, ppl.low, ppl.high) == pytest.approx((math.exp(ci.mean), math.exp(ci.low), math.exp(ci.high)))
+    assert interval_label(ppl) == "t on the log scale over 3 seeds"
     one = rate_interval(runs[:1], lambda r: (3, 10))
     assert one.method == "wilson" and one.mean == pytest.approx(0.3)
     pooled = rate_interval(runs, lambda r: (3, 10))
     assert pooled.method == "pooled wilson" and interval_label(pooled) == "Wilson pooled over 3 seeds"
     row = {}
-    put(row, "ppl", ci)
-    assert set(row) == {"ppl", "ppl_low", "ppl_high"}
+    put(row, "loss", ci)
+    assert set(row) == {"loss", "loss_low", "loss_high"}
