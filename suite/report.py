@@ -152,16 +152,29 @@ def render_page(section: Section, out_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def seeds_by_task(records: list[dict]) -> str:
+    """The most common seed list, then each other list with its tasks: '0, 1, 2 (agreement: 0, 1, 2, 3)'."""
+    per_task: dict[str, set[int]] = {}
+    for r in records:
+        per_task.setdefault(r["config"]["task"], set()).add(r["config"]["seed"])
+    lists = {task: ", ".join(map(str, sorted(s))) for task, s in per_task.items()}
+    common = Counter(lists.values()).most_common(1)[0][0] if lists else ""
+    others: dict[str, list[str]] = {}
+    for task, seeds in sorted(lists.items()):
+        if seeds != common:
+            others.setdefault(seeds, []).append(task)
+    return common + "".join(f" ({', '.join(tasks)}: {seeds})" for seeds, tasks in others.items())
+
+
 def provenance(records: list[dict], command: str, preset: str) -> str:
     statuses = Counter(r.get("status") for r in records)
     versions = sorted({tuple(sorted(r.get("versions", {}).items())) for r in records})
-    seeds = sorted({r["config"]["seed"] for r in records})
     threads = sorted({r.get("threads") for r in records if r.get("threads")})
     devices = sorted({r["config"].get("device", "cpu") for r in records})
     compute = sum(r.get("wall_seconds") or 0 for r in records)
     lines = [
         f"- command: `{command}`",
-        f"- preset: `{preset}`; seeds: {', '.join(map(str, seeds))}",
+        f"- preset: `{preset}`; seeds: {seeds_by_task(records)}",
         f"- runs: {len(records)} ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))})",
         f"- compute: {compute / 60:.1f} min of run wall time in total, device {', '.join(devices)}, "
         f"torch threads per run {', '.join(map(str, threads))}",

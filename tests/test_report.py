@@ -5,7 +5,7 @@ import pandas as pd
 from suite.claims import REPRODUCED, Check, Claim
 from suite.config import ModelConfig, RunConfig
 from suite.judging import REPORTS, TaskReport, register_report
-from suite.report import write_outputs
+from suite.report import seeds_by_task, write_outputs
 
 
 def record(arch, seed, ppl):
@@ -78,3 +78,11 @@ def test_tables_left_by_eval_get_a_page_of_their_own(tmp_path, monkeypatch):
     write(tmp_path, [record("lstm", 0, 10.0)])
     assert "(report/evaluations.md)" in (tmp_path / "REPORT.md").read_text()
     assert "x.csv" in (tmp_path / "report" / "evaluations.md").read_text()
+
+
+def test_provenance_names_the_tasks_that_ran_other_seeds():
+    def rec(task, seed):
+        return {"config": {"task": task, "seed": seed}}
+    records = [rec(t, s) for t in ("grammar_lm", "depth") for s in (0, 1, 2)] + \
+              [rec(t, s) for t in ("agreement", "agreement_number") for s in range(4)]
+    assert seeds_by_task(records) == "0, 1, 2 (agreement, agreement_number: 0, 1, 2, 3)"
