@@ -6,10 +6,12 @@ digging through `r["config"]["model"]`.
 """
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, Callable, Hashable, Iterable, Sequence
 
 from .stats import Interval, geometric_mean_ci, mean_ci, pooled_rate_ci
+from .tasks import all_tasks
 
 FINISHED = ("ok", "diverged")
 
@@ -81,6 +83,34 @@ def _sortable(key: Any) -> Any:
     if isinstance(key, tuple):
         return tuple(_sortable(k) for k in key)
     return (0, key, "") if isinstance(key, (int, float)) and not isinstance(key, bool) else (1, 0, str(key))
+
+
+def tuned_runs(records: Iterable[dict], fields: Sequence[str], score: Callable[[dict], Any]) -> list[dict]:
+    """Per run configuration apart from its tuning point (`fields`, dotted: "train.lr", "model.init"), the
+    record with the best validation `score` (the run id breaks ties): a tuning grid is judged by the point
+    chosen for each seed, never by its average. No fields: every record."""
+    records = list(records)
+    if not fields:
+        return records
+
+    def untuned(record: dict) -> str:
+        config = {k: dict(v) if isinstance(v, dict) else v for k, v in record["config"].items() if k != "identity"}
+        for name in fields:
+            section, _, key = name.partition(".")
+            config.get(section, {}).pop(key, None)
+        return json.dumps(config, sort_keys=True, default=str)
+
+    return [max(group, key=lambda r: (score(r), r["run_id"])) for group in group_by(records, untuned).values()]
+
+
+def chosen_runs(records: Iterable[dict]) -> list[dict]:
+    """Every record of a task without a tuning grid, and the chosen point per seed of each task with one
+    (`Task.tuning`, `Task.validation_score`)."""
+    tasks, out = all_tasks(), []
+    for name, group in group_by(records, task_of).items():
+        task = tasks.get(name)
+        out += tuned_runs(group, task.tuning, task.validation_score) if task else group
+    return out
 
 
 # --------------------------------------------------------------------------- intervals

@@ -16,7 +16,7 @@ from typing import Callable
 
 import pandas as pd
 
-from .analysis import FINISHED, unique_runs
+from .analysis import FINISHED, tuned_runs, unique_runs
 from .claims import Check, Claim
 from .evaluate import eval_tables
 from .judging import REPORTS, TaskReport
@@ -46,7 +46,8 @@ def summary_table(records: list[dict]) -> pd.DataFrame:
     pooled over seeds, for proportions]."""
     merged: pd.DataFrame | None = None
     for name, task in sorted(all_tasks().items()):
-        task_records = [r for r in records if r["config"]["task"] == name]
+        task_records = tuned_runs([r for r in records if r["config"]["task"] == name], task.tuning,
+                                  task.validation_score)
         if not task_records or not task.headline:
             continue
         table = summarise(task_records, task.headline, counts=task.counts)

@@ -238,7 +238,7 @@ def _pool_once(configs, out_dir, execution, wait, unstarted: list) -> Iterator[d
                 yield future.result()
             except ProcessExpired as exc:  # its worker died while running it
                 yield record_failure(cfg, out_dir, f"worker process died ({_exit_cause(exc.exitcode)})")
-            except Exception as exc:  # the pool itself failed: the run may never have started
+            except Exception:  # the pool itself failed: the run may never have started
                 done = cached_record(out_dir, cfg.run_id)
                 if done is not None:
                     yield done

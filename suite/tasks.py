@@ -8,6 +8,7 @@ claims) lives apart, in a `TaskReport` (suite/judging.py). Task packages are fou
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
@@ -74,6 +75,7 @@ class Task:
     objective: str = "lm"  # lm | classify | tag
     Options: type[TaskOptions] = TaskOptions
     headline: tuple[str, ...] = ()  # metrics shown in the cross-task summary table
+    tuning: tuple[str, ...] = ()  # config fields its variants sweep as a tuning grid, e.g. ("train.lr",)
 
     # ----- configuration
     def settings(self, size: str) -> TaskSettings:
@@ -126,7 +128,13 @@ class Task:
         """Hook: more fields for the run record that are not metrics (e.g. corpus provenance)."""
         return {}
 
-    # ----- how a metric was counted (read by the judging side for intervals)
+    # ----- how the judging side reads this task's records
+    def validation_score(self, record: dict[str, Any]) -> Any:
+        """How a point of the tuning grid is chosen per seed, on validation data only (higher is better).
+        Default: the lower validation perplexity; a run without one (diverged) is never preferred."""
+        value = (record.get("metrics") or {}).get("valid_ppl")
+        return -value if isinstance(value, (int, float)) and math.isfinite(value) else -math.inf
+
     def counts(self, record: dict[str, Any], metric: str) -> tuple[int, int] | None:
         """(events, trials) behind a proportion metric of a finished record, so that tables give it a
         binomial interval; None for a continuous metric. Default: the `<stem>correct` / `<stem>total`

@@ -4,7 +4,7 @@ import math
 import pytest
 
 from suite.analysis import (by_label, group_by, interval_label, label, metric, ok_runs, option, put,
-                            rate_interval, seed_interval, unique_runs)
+                            rate_interval, seed_interval, chosen_runs, tuned_runs, unique_runs)
 from suite.config import ModelConfig, RunConfig
 
 
@@ -44,3 +44,19 @@ def test_intervals_follow_the_unit():
     row = {}
     put(row, "loss", ci)
     assert set(row) == {"loss", "loss_low", "loss_high"}
+
+
+def test_a_tuning_grid_is_read_by_its_best_validation_point_per_seed():
+    def point(seed, lr, valid, hidden=8):
+        r = rec(seed=seed, valid=valid)
+        r["config"]["train"]["lr"] = lr
+        r["config"]["model"]["hidden"] = hidden
+        r["config"]["identity"] = {"threads": lr}  # identity never separates grid points
+        r["run_id"] = f"s{seed}-lr{lr}-h{hidden}"
+        return r
+    runs = [point(0, 1.0, 0.2), point(0, 2.0, 0.9), point(1, 1.0, 0.7), point(1, 2.0, 0.1), point(0, 1.0, 0.5, 16)]
+    chosen = tuned_runs(runs, ("train.lr",), lambda r: r["metrics"]["valid"])
+    assert sorted(r["run_id"] for r in chosen) == ["s0-lr1.0-h16", "s0-lr2.0-h8", "s1-lr1.0-h8"]
+    assert tuned_runs(runs, (), lambda r: 0) == runs
+    # grammar_lm tunes nothing: chosen_runs keeps every record
+    assert chosen_runs(runs) == runs

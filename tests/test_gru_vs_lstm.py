@@ -169,3 +169,21 @@ def test_report_lists_two_claims_and_one_check():
     assert [c.id for c in REPORT.checks(records)] == ["architecture.gru_fewer_parameters"]
     assert set(REPORT.tables(records)) == {"gru_vs_lstm_speed", "gru_vs_lstm_quality"}
     assert MIN_SPEEDUP > 1
+
+
+def test_quality_compares_each_seeds_learning_rate_chosen_on_validation():
+    """text_lm tunes the learning rate: a GRU that is poor at the LSTM's rate and as good at its own is no gap."""
+    def run(arch, seed, lr, loss, valid_ppl):
+        r = lm_record(arch, seed, loss + 0.005 * seed, task="text_lm")
+        r["run_id"] += f"-lr{lr}"
+        r["config"]["train"]["lr"] = lr
+        r["metrics"]["valid_ppl"] = valid_ppl
+        return r
+    runs = [run("lstm", k, 20.0, 5.0, 150) for k in range(3)] + [run("lstm", k, 5.0, 5.5, 250) for k in range(3)]
+    runs += [run("gru", k, 20.0, 5.6, 270) for k in range(3)] + [run("gru", k, 5.0, 5.0, 150) for k in range(3)]
+    claim = next(c for c in REPORT.claims(runs) if c.id == "architecture.gru_lstm_quality")
+    assert claim.verdict == REPRODUCED
+    assert REPORT.tables(runs)["gru_vs_lstm_quality"][["gru_seeds", "lstm_seeds"]].values.tolist() == [[3, 3]]
+    at_lstm_rate = [r for r in runs if r["config"]["train"]["lr"] == 20.0]  # no grid: the recipe's rate only
+    assert next(c for c in REPORT.claims(at_lstm_rate) if c.id == "architecture.gru_lstm_quality").verdict \
+        == NOT_REPRODUCED

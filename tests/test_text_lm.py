@@ -140,11 +140,11 @@ def test_unigram_perplexity_closed_form():
     assert unigram_perplexity(train, test, 3) == pytest.approx(math.exp(-(math.log(3 / 6) + math.log(2 / 6)) / 2))
 
 
-def record(label, seed, ppls, seconds, corpus="c", status="ok"):
+def record(label, seed, ppls, seconds, corpus="c", status="ok", lr=20.0):
     steps = 10 * len(ppls)
-    return {"run_id": f"{label}{seed}{corpus}", "label": label, "status": status, "parameters": 100,
+    return {"run_id": f"{label}{seed}{corpus}{lr}", "label": label, "status": status, "parameters": 100,
             "tokens_per_second": 1000.0, "wall_seconds": 5.0,
-            "config": {"task": "text_lm", "seed": seed,
+            "config": {"task": "text_lm", "seed": seed, "train": {"lr": lr},
                        "model": {"arch": label, "layers": 1, "hidden": 8, "skip": "none", "bidirectional": False},
                        "options": {"corpus": corpus, "tokenizer": "word", "vocab_size": 0, "max_train_words": 0}},
             "metrics": {"valid_ppl": ppls[-1], "test_ppl": ppls[-1], "valid_ppl_word": ppls[-1],
@@ -177,13 +177,30 @@ def test_no_corpus_skips_the_task_in_a_preset_with_one_notice():
     assert len(notices) == 1 and "--corpus" in notices[0]
 
 
-def test_each_family_trains_under_a_recipe_that_suits_it(folder):
-    # The LSTM recipe's SGD lr 20 made a ReLU RNN diverge on WikiText-2; vanilla RNNs take a smaller step.
+def test_every_family_gets_two_learning_rates_from_its_own_recipe(folder):
+    # The LSTM recipe's SGD lr 20 made a ReLU RNN diverge on WikiText-2; vanilla RNNs start 4× lower.
     over = sweep.Overrides(tasks=("text_lm",), archs=("rnn_tanh", "rnn_relu", "lstm", "gru", "transformer"),
                            options={"corpus": str(folder)})
-    recipes = {c.model.arch: (c.train.optimizer, c.train.lr) for c in sweep.expand(sweep.PRESETS["quick"], over)}
-    assert recipes == {"rnn_tanh": ("sgd", 5.0), "rnn_relu": ("sgd", 5.0), "lstm": ("sgd", 20.0),
-                       "gru": ("sgd", 20.0), "transformer": ("adamw", 1e-3)}
+    recipes: dict[str, list] = {}
+    for c in sweep.expand(sweep.PRESETS["quick"], over):
+        recipes.setdefault(c.model.arch, []).append((c.train.optimizer, c.train.lr))
+    assert recipes == {"rnn_tanh": [("sgd", 5.0), ("sgd", 1.25)], "rnn_relu": [("sgd", 5.0), ("sgd", 1.25)],
+                       "lstm": [("sgd", 20.0), ("sgd", 5.0)], "gru": [("sgd", 20.0), ("sgd", 5.0)],
+                       "transformer": [("adamw", 1e-3), ("adamw", 2.5e-4)]}
+
+
+def test_tables_read_the_learning_rate_each_seed_chose_on_validation():
+    runs = [record("gru", 0, [300, 280], 1.0, lr=20.0), record("gru", 0, [250, 200], 1.0, lr=5.0),
+            record("gru", 1, [240, 210], 1.0, lr=20.0), record("gru", 1, [260, 230], 1.0, lr=5.0),
+            record("lstm", 0, [230, 220], 1.0, lr=20.0), record("lstm", 0, [900], 1.0, lr=5.0, status="diverged")]
+    runs[-1]["metrics"] = {}  # a diverged run has no validation perplexity: never chosen
+    tables = REPORT.tables(runs)
+    perplexity = tables["text_lm_perplexity"].set_index("model")
+    assert perplexity.loc["gru", "runs"] == 2 and perplexity.loc["lstm", "runs"] == 1
+    assert perplexity.loc["gru", "test_ppl"] == pytest.approx(math.sqrt(200 * 210))  # lr 5 for seed 0, 20 for 1
+    tuning = tables["text_lm_tuning"].set_index(["model", "seed"])
+    assert tuning["chosen_lr"].to_dict() == {("gru", 0): 5.0, ("gru", 1): 20.0, ("lstm", 0): 20.0}
+    assert tuning.loc[("lstm", 0), "valid_ppl at lr 5"] == "diverged"
 
 
 def test_naming_the_task_without_a_corpus_is_exit_2(capsys):
@@ -195,7 +212,7 @@ def test_naming_the_task_without_a_corpus_is_exit_2(capsys):
 def test_corpus_flag_is_sugar_for_the_corpus_option(folder, capsys):
     assert main(["--preset", "quick", "--tasks", "text_lm", "--corpus", str(folder), "--dry-run"]) == 0
     rows = capsys.readouterr().out.splitlines()
-    assert len(rows) == 4 and all(f"'corpus': '{folder}'" in row for row in rows)
+    assert len(rows) == 4 * 2 and all(f"'corpus': '{folder}'" in row for row in rows)  # 4 models × 2 rates
 
 
 def test_an_empty_corpus_file_stops_the_cli_before_training(folder, tmp_path, capsys):

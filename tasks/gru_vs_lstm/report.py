@@ -14,7 +14,7 @@ import statistics
 
 import pandas as pd
 
-from suite.analysis import (arch, group_by, metric, model_field, ok_runs, put, seed, seed_interval,
+from suite.analysis import (arch, chosen_runs, group_by, metric, model_field, ok_runs, put, seed, seed_interval,
                             task_of, train_field)
 from suite.claims import (INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Check, Claim, combine_verdicts, directional_verdict,
                           equivalence_verdict)
@@ -50,6 +50,12 @@ QUALITY_RULE = (f"equivalence (two one-sided tests at 5 %): at every (task, hidd
                 f"'reproduced' at ≤ 5 %.")
 
 
+def quality_runs(records: list[dict]) -> list[dict]:
+    """The language-model runs that compare: where a task tunes (text_lm's learning rates), each seed's
+    point chosen on validation perplexity, so both cells get the same tuning budget."""
+    return chosen_runs(ok_runs(records, *QUALITY_TASKS))
+
+
 def lm_comparison_key(r: dict) -> tuple:
     """Runs that differ only in their cell compare: same task, shape, budget and options."""
     return (task_of(r), model_field(r, "layers"), model_field(r, "skip"), model_field(r, "hidden"),
@@ -68,11 +74,11 @@ class GruVsLstmReport(TaskReport):
 
     def tables(self, records: list[dict]) -> dict[str, pd.DataFrame]:
         tables = {"gru_vs_lstm_speed": speed_table(ok_runs(records, COST_TASK)),
-                  "gru_vs_lstm_quality": quality_table(ok_runs(records, *QUALITY_TASKS))}
+                  "gru_vs_lstm_quality": quality_table(quality_runs(records))}
         return {name: table for name, table in tables.items() if not table.empty}
 
     def claims(self, records: list[dict]) -> list[Claim]:
-        return [speed_claim(ok_runs(records, COST_TASK)), quality_claim(ok_runs(records, *QUALITY_TASKS))]
+        return [speed_claim(ok_runs(records, COST_TASK)), quality_claim(quality_runs(records))]
 
     def checks(self, records: list[dict]) -> list[Check]:
         return [parameter_check(ok_runs(records, COST_TASK))]

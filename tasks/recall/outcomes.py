@@ -15,7 +15,10 @@ from typing import Any
 
 from scipy.stats import binomtest
 
-from suite.analysis import group_by, label, metric, model_field, seed, train_field
+from suite import analysis
+from suite.analysis import metric, model_field, train_field
+
+from .task import Recall
 
 LEARNED_ALPHA = 0.05
 NEVER_LEARNED, LEARNED = "never learned", "learned"
@@ -32,17 +35,9 @@ def grid_point(record: dict) -> str:
     return ", ".join(parts)
 
 
-def selection_score(record: dict) -> tuple[float, float, str]:
-    """Validation accuracy, then validation key log-probability; the run id keeps ties deterministic."""
-    def finite(value: float) -> float:
-        return value if math.isfinite(value) else -math.inf
-    return finite(metric(record, "valid_accuracy")), finite(metric(record, "valid_key_logprob")), record["run_id"]
-
-
 def tuned_runs(runs: list[dict]) -> list[dict]:
-    """Per (model label, seed), the finished grid point with the best validation score."""
-    groups = group_by(runs, lambda r: (label(r), seed(r)))
-    return [max(group, key=selection_score) for group in groups.values()]
+    """Per model and seed, the finished grid point with the best validation score (Recall.validation_score)."""
+    return analysis.tuned_runs(runs, Recall.tuning, Recall().validation_score)
 
 
 def row_at(record: dict, d: int, rows: str = "by_distance") -> dict[str, Any] | None:

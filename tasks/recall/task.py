@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -82,10 +83,16 @@ class Recall(Task):
     name = "recall"
     description = "recall a key item across d tokens of filler: accuracy vs distance, memory span"
     objective = "lm"
-    # No headline: the cross-task summary averages every run of a label, i.e. every grid point; the
-    # tuned (validation-selected) numbers are on the recall page.
+    # No headline: accuracy is a curve over distance; the tuned numbers are on the recall page.
     headline = ()
+    tuning = ("train.lr", "model.init", "model.forget_bias")  # the grid above: learning rate × initialisation
     Options = RecallOptions
+
+    def validation_score(self, record: dict) -> tuple[float, float]:
+        """Validation accuracy, then validation key log-probability (validation stories only)."""
+        values = record.get("metrics") or {}
+        return tuple(v if isinstance(v, (int, float)) and math.isfinite(v) else -math.inf
+                     for v in (values.get("valid_accuracy"), values.get("valid_key_logprob")))
 
     def settings(self, size: str) -> TaskSettings:
         # Measured, seed 0, quick (800 steps, lr 3e-3): lstm with b_f = 3 reaches 1.0 at d ≤ 20 and 0.98 at

@@ -1,5 +1,6 @@
-"""text_lm's report: perplexity per corpus and tokenizer (t over seeds), time to a common target, and
-validation curves. It states no claim of its own; the GRU-vs-LSTM quality claim reads these runs."""
+"""text_lm's report: perplexity per corpus and tokenizer (each seed's learning rate chosen on validation
+perplexity; geometric mean over seeds), the tuning grid, time to a common target, and validation curves.
+It states no claim of its own; the GRU-vs-LSTM quality claim reads these runs."""
 from __future__ import annotations
 
 import math
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from suite.analysis import group_by, label, option, seed
+from suite.analysis import chosen_runs, group_by, label, metric, option, seed, train_field
 from suite.judging import TaskReport, register_report
 from suite.plots import colour, line_style, new_figure, save
 from suite.results import summarise
@@ -24,22 +25,44 @@ class TextLMReport(TaskReport):
 
     def tables(self, records: list[dict]) -> dict[str, pd.DataFrame]:
         frames = []
-        for key, group in corpus_groups(records).items():
+        for key, group in corpus_groups(chosen_runs(records)).items():
             table = summarise(with_common_target(group), list(TABLE_METRICS))
             if table.empty:
                 continue
             table.insert(0, "corpus", key[0])
             table.insert(1, "tokenizer", f"{key[1]} ({key[2] or 'all'})")
             frames.append(table)
-        return {"text_lm_perplexity": pd.concat(frames, ignore_index=True)} if frames else {}
+        tables = {"text_lm_perplexity": pd.concat(frames, ignore_index=True)} if frames else {}
+        tuning = tuning_table(records)
+        return {**tables, "text_lm_tuning": tuning} if not tuning.empty else tables
 
     def plots(self, records: list[dict], out_dir: Path) -> list[Path]:
         paths = []
-        for n, (key, group) in enumerate(corpus_groups(records).items()):
+        for n, (key, group) in enumerate(corpus_groups(chosen_runs(records)).items()):
             path = plot_curves(group, key, Path(out_dir) / f"text_lm_curves_{n}.png")
             if path:
                 paths.append(path)
         return paths
+
+
+def tuning_table(records: list[dict]) -> pd.DataFrame:
+    """Per corpus, tokenizer, model and seed: the validation perplexity at each learning rate of the grid and the one
+    chosen (every table and claim reads only the chosen run)."""
+    chosen = {r["run_id"] for r in chosen_runs(records)}
+    rows: dict[tuple, dict] = {}
+    for r in records:
+        key = (str(option(r, "corpus")), f"{option(r, 'tokenizer')} ({option(r, 'vocab_size') or 'all'})", label(r),
+               seed(r))
+        row = rows.setdefault(key, dict(zip(("corpus", "tokenizer", "model", "seed"), key)))
+        row[f"valid_ppl at lr {train_field(r, 'lr'):g}"] = metric(r, "valid_ppl") if r.get("status") == "ok" \
+            else r.get("status")
+        if r["run_id"] in chosen:
+            row["chosen_lr"] = train_field(r, "lr")
+    table = pd.DataFrame(list(rows.values()))
+    points = sorted((c for c in table.columns if c.startswith("valid_ppl at")), key=lambda c: -float(c.split()[-1]))
+    if len(points) < 2:  # no grid was swept
+        return pd.DataFrame()
+    return table[["corpus", "tokenizer", "model", "seed", *points, "chosen_lr"]]
 
 
 def corpus_groups(records: list[dict]) -> dict[tuple, list[dict]]:
