@@ -104,12 +104,13 @@ def attractor_plot(items: pd.DataFrame, out_dir: Path) -> list[Path]:
                     linestyle=plots.line_style(model), label=model)
             if all(not math.isnan(c.low) for c in cis):
                 ax.fill_between(ks, [c.low for c in cis], [c.high for c in cis], color=plots.colour(model), alpha=0.15)
-        if "h_nearest_noun" in rows:
-            heuristic = rows.groupby("attractors")["h_nearest_noun"].apply(lambda s: 1 - s.astype(bool).mean())
+        if "h_nearest_noun" in rows and rows["h_nearest_noun"].notna().any():
+            decided = rows[rows["h_nearest_noun"].notna()]
+            heuristic = decided.groupby("attractors")["h_nearest_noun"].apply(lambda s: 1 - s.astype(bool).mean())
             ax.plot(heuristic.index, heuristic.values, color="#7f7f7f", linestyle=":", label="nearest-noun heuristic")
         ax.set_xlabel(f"attractors (of {depth} intervening nouns)")
         ax.set_ylabel("agreement error rate (fraction of items)")
-        ax.set_title(f"Agreement errors vs attractors: {title} (95 % binomial bands)")
+        ax.set_title(f"Agreement errors vs attractors: {title}\n(95 % binomial bands, pooled over seeds)", fontsize=10)
         ax.set_xticks(ks)
         ax.set_ylim(0, 1)
         ax.legend(fontsize=8)
