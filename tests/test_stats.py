@@ -77,5 +77,6 @@ def test_geometric_mean_interval_is_the_t_interval_of_the_logs_mapped_back():
     ci = geometric_mean_ci(values)
     half = 4.303 * math.log(2) / math.sqrt(3)
     assert ci.mean == pytest.approx(20.0) and ci.method == "t on log"
-    assert ci.low == pytest.approx(20 * math.exp(-half), rel=1e-3) and ci.high == pytest.approx(20 * math.exp(half), rel=1e-3)
+    assert ci.low == pytest.approx(20 * math.exp(-half), rel=1e-3)
+    assert ci.high == pytest.approx(20 * math.exp(half), rel=1e-3)
     assert geometric_mean_ci([0.0, 1.0, 2.0]) == mean_ci([0.0, 1.0, 2.0])  # not positive: the plain mean

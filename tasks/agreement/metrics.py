@@ -79,8 +79,9 @@ def error_counts(table: pd.DataFrame) -> dict[str, tuple[int, int]]:
     errors = ~table["correct"].astype(bool)
     top = (table["intervening_nouns"] == table["intervening_nouns"].max()) & \
           (table["attractors"] == table["intervening_nouns"])
-    return {name: (int(errors[mask].sum()), int(mask.sum())) for name, mask in
-            (("error_rate", pd.Series(True, index=table.index)), ("error_attractors", table["attractors"] > 0), ("error_top_cell", top))}
+    masks = {"error_rate": pd.Series(True, index=table.index), "error_attractors": table["attractors"] > 0,
+             "error_top_cell": top}
+    return {name: (int(errors[mask].sum()), int(mask.sum())) for name, mask in masks.items()}
 
 
 def summary_metrics(table: pd.DataFrame, prefix: str = "") -> dict[str, float]:
