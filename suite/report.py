@@ -6,6 +6,7 @@ under report/. Everything is derived from run records only, so `run_suite.py rep
 """
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
@@ -26,6 +27,9 @@ from .tasks import all_tasks
 VERDICT_MARKS = {"reproduced": "✅ reproduced", "not reproduced": "❌ not reproduced",
                  "inconclusive": "❔ inconclusive"}
 CHECK_MARKS = {True: "✅ holds", False: "❌ fails", None: "– not run"}
+
+
+MANIFEST = "report-files.json"  # what the last report wrote, so the next one can remove what it no longer writes
 
 
 @dataclass
@@ -99,8 +103,33 @@ def write_outputs(out_dir: Path, records: list[dict], command: str, preset: str,
     for section in sections:
         write_text_atomic(out_dir / section.page, render_page(section, out_dir))
     write_text_atomic(out_dir / "REPORT.md", render_report(summary, sections, records, command, preset))
+    replace_previous_outputs(out_dir, outputs_of(sections, summary, out_dir))
     log(f"report: {out_dir / 'REPORT.md'}")
     return to_markdown(summary) if not summary.empty else "no headline metrics: see REPORT.md"
+
+
+def outputs_of(sections: list[Section], summary: pd.DataFrame, out_dir: Path) -> set[str]:
+    """The files this report wrote, relative to out_dir."""
+    tables = [name for section in sections for name in section.tables] + (["summary"] if not summary.empty else [])
+    files = {f"tables/{name}.{ext}" for name in tables for ext in ("csv", "md")}
+    files |= {Path(plot).relative_to(out_dir).as_posix() for section in sections for plot in section.plots}
+    return files | {section.page for section in sections} | {"REPORT.md"}
+
+
+def replace_previous_outputs(out_dir: Path, written: set[str]) -> None:
+    """Delete what the previous report in out_dir wrote and this one did not (say, the text_lm page of a
+    sweep with a corpus, after one without), so REPORT.md never sits beside another sweep's pages; files
+    the suite did not write stay. The list of written files is kept in out_dir/MANIFEST."""
+    manifest = out_dir / MANIFEST
+    try:
+        previous = set(json.loads(manifest.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        previous = set()
+    for stale in sorted(previous - written):
+        path = (out_dir / stale).resolve()
+        if path.is_relative_to(out_dir.resolve()) and path.is_file():
+            path.unlink()
+    write_text_atomic(manifest, json.dumps(sorted(written), indent=1) + "\n")
 
 
 def _cell(text: str) -> str:

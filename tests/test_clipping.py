@@ -70,6 +70,11 @@ def test_claim_reproduced_when_clipping_removes_most_divergence():
     assert claim.verdict == REPRODUCED and "Fisher p" in claim.effect
 
 
+def test_claim_inconclusive_when_the_exact_test_disagrees_with_the_interval():
+    claim = clipping_claim(sweep([3], [0]))  # 3/4 vs 0/4: Newcombe's interval clears 0, Fisher p = 0.071
+    assert claim.verdict == INCONCLUSIVE and "Fisher exact p = 0.071" in claim.why
+
+
 def test_claim_not_reproduced_when_clipping_makes_divergence_more_frequent():
     claim = clipping_claim(sweep([1, 0, 0], [4, 4, 3]))
     assert claim.verdict == NOT_REPRODUCED and "reversed" in claim.why

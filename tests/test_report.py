@@ -1,6 +1,7 @@
 """REPORT.md: claims and sanity checks on the first screen, a page per section, provenance; rebuilt from
 records alone."""
 import pandas as pd
+import pytest
 
 from suite.claims import REPRODUCED, Check, Claim
 from suite.config import ModelConfig, RunConfig
@@ -86,3 +87,17 @@ def test_provenance_names_the_tasks_that_ran_other_seeds():
     records = [rec(t, s) for t in ("grammar_lm", "depth") for s in (0, 1, 2)] + \
               [rec(t, s) for t in ("agreement", "agreement_number") for s in range(4)]
     assert seeds_by_task(records) == "0, 1, 2 (agreement, agreement_number: 0, 1, 2, 3)"
+
+
+@pytest.mark.filterwarnings("ignore:No artists with labels")  # these depth records have no curves to plot
+def test_a_new_report_removes_the_pages_and_tables_only_the_previous_one_wrote(tmp_path):
+    grammar = [record("lstm", s, 10.0 + s) for s in range(2)]
+    depth = [{**r, "config": RunConfig("depth", ModelConfig(arch="lstm"), seed=r["seed"]).to_dict(),
+              "metrics": {**r["metrics"], "test_loss": 2.3}} for r in grammar]
+    write(tmp_path, grammar + depth)
+    assert (tmp_path / "report" / "depth.md").exists() and (tmp_path / "tables" / "depth_skip.csv").exists()
+    (tmp_path / "tables" / "my_notes.csv").write_text("mine")
+    write(tmp_path, grammar)  # a sweep without the depth task, into the same folder
+    assert not (tmp_path / "report" / "depth.md").exists() and not (tmp_path / "tables" / "depth_skip.csv").exists()
+    assert "report/depth.md" not in (tmp_path / "REPORT.md").read_text()
+    assert (tmp_path / "report" / "grammar_lm.md").exists() and (tmp_path / "tables" / "my_notes.csv").exists()

@@ -20,6 +20,7 @@ from suite.stats import LEVEL, Interval, wilson_ci
 # The smallest reduction of the diverged fraction the claim counts (no clipping − clipped): clipping that
 # saves fewer than one training in five is not the remedy Pascanu et al. describe.
 MIN_REDUCTION = 0.2
+EXACT_ALPHA = 0.025  # one-sided, the side of a two-sided 95 % interval
 
 
 @register_report
@@ -90,8 +91,10 @@ def clipping_claim(runs: list[dict]) -> Claim:
         source="Pascanu, Mikolov & Bengio 2013 (§3.2, Algorithm 1: if ‖g‖ ≥ threshold then g ← threshold/‖g‖ · g)",
         rule=f"per architecture, diverged fraction (NaN/Inf, or held-out loss above the uniform guess ln|V|) over "
              f"replicate trainings, no clipping vs the smallest threshold; effect = difference of the two "
-             f"fractions with Newcombe's 95 % interval (Fisher exact p reported): reproduced when the interval "
-             f"lies above 0 and the difference reaches {MIN_REDUCTION}; not reproduced when it lies below "
+             f"fractions with Newcombe's 95 % interval and the one-sided Fisher exact test: reproduced when the "
+             f"interval lies above 0, the difference reaches {MIN_REDUCTION} and Fisher p < {EXACT_ALPHA} (one "
+             f"side of the 95 % interval; with 4 replicates a side only 4/4 vs 0/4 passes); not reproduced when "
+             f"it lies below "
              f"{MIN_REDUCTION} (reversed or too small); an architecture whose unclipped trainings never diverge "
              f"has nothing to reduce and is inconclusive; all architectures reproduced → reproduced, any not "
              f"reproduced → not reproduced",
@@ -113,6 +116,8 @@ def clipping_claim(runs: list[dict]) -> Claim:
             why.append(f"{name}: no unclipped training diverged, nothing to reduce")
             continue
         verdicts[name], reason = directional_verdict(effect, MIN_REDUCTION)
+        if verdicts[name] == REPRODUCED and p >= EXACT_ALPHA:  # the exact test must agree with the interval
+            verdicts[name], reason = INCONCLUSIVE, f"Fisher exact p = {p:.2g} ≥ {EXACT_ALPHA} (too few replicates)"
         if reason:
             why.append(f"{name}: {reason}")
     claim.verdict = combine_verdicts(verdicts.values())
