@@ -44,8 +44,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def smoke_configs(task: str, device: str, corpus: Path):
     """The task's smoke runs for every zoo architecture, plus the Transformer where the task takes it."""
-    from suite.config import ConfigError
-    from suite.sweep import PRESETS, Overrides, expand
+    from suite.core.config import ConfigError
+    from suite.run.sweep import PRESETS, Overrides, expand
 
     options = {"corpus": str(corpus)} if task == "text_lm" else {}
     for archs in (ARCHS + ("transformer",), ARCHS):
@@ -57,8 +57,8 @@ def smoke_configs(task: str, device: str, corpus: Path):
 
 
 def check_smoke(device: str, corpus: Path) -> bool:
-    from suite.runner import Execution, run_sweep
-    from suite.tasks import all_tasks
+    from suite.run.runner import Execution, run_sweep
+    from suite.task import all_tasks
 
     ok = True
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as out:
@@ -95,7 +95,7 @@ def main(argv=None) -> int:
     if not torch.cuda.is_available():
         print("gpu_check: no CUDA device (torch sees none); nothing to check on this machine")
         return 0
-    from suite.runner import plan_execution
+    from suite.run.runner import plan_execution
 
     print(f"torch {torch.__version__}, {torch.cuda.device_count()} × {torch.cuda.get_device_name(0)}; "
           f"--device cuda runs {plan_execution(None, 'cuda').workers} worker process(es) by default")

@@ -2,8 +2,8 @@
 """What measuring ‖∂J⁽ⁱ⁾/∂h⁽ʲ⁾‖ for all j < i costs, against one training step (issue 5).
 
 Prints, per architecture, the median time of one fused training step's backward pass (loss over
-all T positions, as `suite.train.fit` computes it), of a whole training step (forward + backward),
-and of one gradient-flow measurement (`suite.gradients.measure`: step-by-step forward with probes
+all T positions, as `suite.training.trainer.fit` computes it), of a whole training step (forward + backward),
+and of one gradient-flow measurement (`suite.training.gradients.measure`: step-by-step forward with probes
 plus ONE backward pass), in float32 and in float64 (what the `gradients` task uses); and the ratio
 measurement / training backward. The naive alternative, one backward per distance, would cost ≈ T
 training backwards. Run on an otherwise idle machine:
@@ -19,10 +19,10 @@ import time
 
 import torch
 
-from suite.config import ModelConfig
-from suite.gradients import measure
-from suite.models import build_model
-from suite.train import loss_fn
+from suite.core.config import ModelConfig
+from suite.training.gradients import measure
+from suite.models.zoo import build_model
+from suite.training.trainer import loss_fn
 
 
 def median_seconds(fn, repeats: int) -> float:

@@ -24,7 +24,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from suite.results import CorruptRecord, read_record, runs_dir  # noqa: E402
+from suite.run.records import CorruptRecord, read_record, runs_dir  # noqa: E402
 
 LEFTOVER_GRACE_SECONDS = 10
 

@@ -2,7 +2,7 @@
 
 The model is pytorch/examples word_language_model's default: 2-layer LSTM, embed = hidden = 200,
 dropout 0.2, vocabulary 10k, batch 20, BPTT 35, SGD lr 20, clip 0.25. The two loops alternate
-(suite.timing), so machine noise hits both alike; the median of each is reported with the ratio suite / bare.
+(suite.training.timing), so machine noise hits both alike; the median of each is reported with the ratio suite / bare.
 
     python benchmarks/trainer_speed.py [--rounds 5] [--steps 100] [--threads 2]
 """
@@ -15,11 +15,12 @@ import time
 import torch
 from torch import nn
 
-from suite.config import ModelConfig, TrainConfig
-from suite.data import StreamBatcher
-from suite.models import build_model
-from suite.timing import alternate, ratio_interval
-from suite.train import fit
+from suite.core.config import ModelConfig, TrainConfig
+from suite.data.batches import StreamBatcher
+from suite.models.zoo import build_model
+from suite.training.timing import alternate
+from suite.judge.stats import ratio_interval
+from suite.training.trainer import fit
 
 VOCAB, HIDDEN, LAYERS, BATCH, BPTT, LR, CLIP, DROPOUT = 10_000, 200, 2, 20, 35, 20.0, 0.25, 0.2
 

@@ -72,8 +72,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def run_suite_path(args, softmax: str = "full", target_ppl: float = 0.0) -> dict:
-    from suite.config import ModelConfig, RunConfig, TrainConfig
-    from suite.runner import Execution, execute
+    from suite.core.config import ModelConfig, RunConfig, TrainConfig
+    from suite.run.runner import Execution, execute
 
     cfg = RunConfig(
         task="text_lm",
@@ -231,7 +231,7 @@ def run_bare_path(args) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from suite.runner import keep_freed_memory
+    from suite.run.runner import keep_freed_memory
     keep_freed_memory()  # the suite's runs do this; the bare loop gets the same allocator, for fair timings
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -5,7 +5,7 @@ Run it against the zoo:  python run_suite.py --plugin examples.mgu_cell --archs 
 import torch
 from torch import nn
 
-from suite.models import register_cell
+from suite.models.zoo import register_cell
 
 
 class MGUCell(nn.Module):

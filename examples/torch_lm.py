@@ -2,7 +2,7 @@
 
     python run_suite.py eval --torch-model examples.torch_lm:build --testset FILE
 
-`build()` returns a `suite.external.TorchLM`: a causal model mapping ids [B, T] to logits [B, T, V]
+`build()` returns a `suite.evaluate.external.TorchLM`: a causal model mapping ids [B, T] to logits [B, T, V]
 (or a tuple whose first item is the logits), a function giving a word's ids ([] when the model
 cannot spell it), and the id that starts every sequence. This example wraps a model the suite saved
 (`--save-models`), named by $RECENCY_OUT (the --out folder) and $RECENCY_RUN (a run id), so its
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 
-from suite.checkpoints import load_saved_model
-from suite.external import TorchLM
+from suite.run.checkpoints import load_saved_model
+from suite.evaluate.external import TorchLM
 
 
 def build() -> TorchLM:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from dataclasses import dataclass
 
-from suite.config import TrainConfig
-from suite.options import TaskOptions
-from suite.tasks import RunOutcome, Task, TaskSettings, register_task
-from suite.train import TrainResult
+from suite.core.config import TrainConfig
+from suite.core.options import TaskOptions
+from suite.task import RunOutcome, Task, TaskSettings, register_task
+from suite.training.trainer import TrainResult
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,8 @@ def unregister() -> None:
     """Undo `--plugin fault_tasks` in this process, so other tests see only the real tasks."""
     import sys
 
-    from suite import identity
-    from suite.tasks import TASKS
+    from suite.run import identity
+    from suite.task import TASKS
 
     for name in ("fault_sleep", "fault_epochs"):
         TASKS.pop(name, None)

@@ -7,11 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.data import EOS
-from suite.grammar import LEXICON
-from suite.tasks import check_run_config, get_task
-from suite.testsets import MinimalPair, score_pairs
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.data.batches import EOS
+from suite.data.grammar import LEXICON
+from suite.task import check_run_config, get_task
+from suite.evaluate.testsets import MinimalPair, score_pairs
 from tasks.agreement.items import CorpusSpec, build_vocab, make_corpus, number_examples, to_item
 from tasks.agreement.metrics import from_record, heuristic_correct, item_table, summary_metrics, to_record
 

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
-from suite.tasks import get_task
+from suite.judge.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+from suite.task import get_task
 from tasks.agreement.claims import agreement_claims
 from tasks.agreement.report import AgreementReport
 from tasks.agreement.rules import (GATED, OBJECTIVE, RECENCY, TREND, difference_intervals, recency_effect,

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, directional_verdict
-from suite.stats import mean_ci
+from suite.judge.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, directional_verdict
+from suite.judge.stats import mean_ci
 from tasks.agreement.power import Design, detectable_effect, power, power_table, too_few
 from tasks.agreement.rules import (GATED, TREND, difference_intervals, majority_verdict, mcnemar_test,
                                    recency_effect, recency_test, seed_intervals, seed_verdict, significant,

@@ -3,9 +3,9 @@ import math
 
 import pytest
 
-from suite.analysis import (by_label, group_by, interval_label, label, metric, ok_runs, option, put,
+from suite.judge.analysis import (by_label, group_by, interval_label, label, metric, ok_runs, option, put,
                             rate_interval, seed_interval, chosen_runs, tuned_runs, unique_runs)
-from suite.config import ModelConfig, RunConfig
+from suite.core.config import ModelConfig, RunConfig
 
 
 def rec(task="grammar_lm", arch="lstm", seed=0, status="ok", options=None, **metrics):

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.data import Example, collate
-from suite.models import build_model
-from suite.sweep import PRESETS, Overrides, expand
-from suite.tasks import check_run_config, get_task
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.data.batches import Example, collate
+from suite.models.zoo import build_model
+from suite.run.sweep import PRESETS, Overrides, expand
+from suite.task import check_run_config, get_task
 from tasks.bidirectional import RIGHT_ONLY, BOTH_SIDES, LOCAL, Tagged, classify_metrics, tag_metrics
 
 torch.set_num_threads(1)
@@ -112,7 +112,7 @@ def test_only_the_bidirectional_tagger_learns_the_right_only_tags():
 
 def test_loading_the_task_packages_registers_the_report():
     """In a fresh interpreter, as `run_suite.py` starts: the tasks come with their report."""
-    code = ("from suite.tasks import all_tasks; all_tasks(); from suite.judging import REPORTS; "
+    code = ("from suite.task import all_tasks; all_tasks(); from suite.judge.task_report import REPORTS; "
             "assert REPORTS['bidirectional'].tasks == ('bidir_tag', 'bidir_classify')")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)

@@ -3,8 +3,8 @@ right-only sanity check, tables and plots."""
 import numpy as np
 import pytest
 
-from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
-from suite.judging import REPORTS
+from suite.judge.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+from suite.judge.task_report import REPORTS
 from tasks.bidirectional.report import CLASSIFY, MIN_EFFECT, TAGGING, direction_claim, right_only_check
 
 TOTAL = 400  # judged items per run

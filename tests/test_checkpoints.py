@@ -5,14 +5,14 @@ import struct
 import pytest
 import torch
 
-from suite.checkpoints import (MANIFEST, WEIGHTS, CheckpointError, has_saved_model, load_saved_model, model_dir,
+from suite.run.checkpoints import (MANIFEST, WEIGHTS, CheckpointError, has_saved_model, load_saved_model, model_dir,
                                save_model_files, save_run_model, saved_run_ids)
-from suite.config import ModelConfig, RunConfig
-from suite.data import Vocab
-from suite.models import build_model
-from suite.tasks import RunOutcome
-from suite.tokenizers import SentencePieceTokenizer, TokenizerSpec, WordTokenizer, train_sentencepiece
-from suite.train import TrainResult
+from suite.core.config import ModelConfig, RunConfig
+from suite.data.batches import Vocab
+from suite.models.zoo import build_model
+from suite.task import RunOutcome
+from suite.data.tokenizers import SentencePieceTokenizer, TokenizerSpec, WordTokenizer, train_sentencepiece
+from suite.training.trainer import TrainResult
 
 WORDS = ["the", "dog", "dogs", "barks", "bark", "near", "cat", "cats"]
 

@@ -2,9 +2,9 @@
 import math
 import random
 
-from suite.claims import (INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, combine_verdicts, directional_verdict,
+from suite.judge.claims import (INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, combine_verdicts, directional_verdict,
                           equivalence_verdict)
-from suite.stats import Interval, difference_ci
+from suite.judge.stats import Interval, difference_ci
 
 
 def iv(mean, low, high, n=5):

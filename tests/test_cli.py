@@ -11,11 +11,11 @@ import psutil
 import pytest
 from fault_tasks import log_lines
 
-from suite.cli import main
-from suite.config import RunConfig, TrainConfig
-from suite.results import load_records
-from suite.tasks import TASKS, RunOutcome, Task, TaskSettings, register_task
-from suite.train import TrainResult
+from suite.cli.main import main
+from suite.core.config import RunConfig, TrainConfig
+from suite.run.records import load_records
+from suite.task import TASKS, RunOutcome, Task, TaskSettings, register_task
+from suite.training.trainer import TrainResult
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--preset", "smoke", "--steps", "3", "--workers", "1", "--quiet"]

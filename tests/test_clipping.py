@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
-from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.runner import Execution, execute
-from suite.tasks import get_task
+from suite.judge.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.run.runner import Execution, execute
+from suite.task import get_task
 from tasks.clipping.report import MIN_REDUCTION, ClippingReport, clipping_claim, clipping_table, reduction
 
 

@@ -1,7 +1,7 @@
 """A run's identity: the hash of its full config names its cached record."""
 import pytest
 
-from suite.config import ModelConfig, RunConfig, TrainConfig
+from suite.core.config import ModelConfig, RunConfig, TrainConfig
 
 
 def test_the_run_id_is_a_stable_hash_of_the_whole_config():

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from suite.config import ConfigError
-from suite.corpora import load_corpus
+from suite.core.config import ConfigError
+from suite.data.corpora import load_corpus
 
 WIKITEXT = Path(__file__).resolve().parents[2] / "shared" / "data" / "wikitext-2"
 
@@ -134,7 +134,7 @@ def test_hub_name_splits_dataset_and_config(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not WIKITEXT.is_dir(), reason="shared WikiText-2 copy not present")
 def test_wikitext2_copy_matches_its_published_counts_and_vocabulary(tmp_path):
-    from suite.tokenizers import TokenizerSpec, get_tokenizer
+    from suite.data.tokenizers import TokenizerSpec, get_tokenizer
 
     corpus = load_corpus(str(WIKITEXT), cache_dir=tmp_path / "hf")
     # Published WikiText-2 figures (and ../shared/data/README.md): tokens incl. one <eos> per line.

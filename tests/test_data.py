@@ -1,7 +1,7 @@
 """Vocabulary and batching."""
 import torch
 
-from suite.data import IGNORE, Example, SentenceBatcher, StreamBatcher, Vocab, collate, lm_example
+from suite.data.batches import IGNORE, Example, SentenceBatcher, StreamBatcher, Vocab, collate, lm_example
 
 
 def test_vocab_reserves_special_ids_and_orders_by_frequency():

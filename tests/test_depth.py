@@ -8,14 +8,14 @@ import pytest
 import torch
 from scipy import stats
 
-from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
-from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.data import StreamBatcher
-from suite.judging import REPORTS
-from suite.models import build_model
-from suite.sweep import PRESETS, Overrides, Preset, Variant, expand, run_options
-from suite.tasks import get_task
-from suite.train import fit, loss_fn
+from suite.judge.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.data.batches import StreamBatcher
+from suite.judge.task_report import REPORTS
+from suite.models.zoo import build_model
+from suite.run.sweep import PRESETS, Overrides, Preset, Variant, expand, run_options
+from suite.task import get_task
+from suite.training.trainer import fit, loss_fn
 from tasks.depth import LayerGradientMeter, gradient_metrics
 from tasks.depth.report import MIN_EFFECT, depth_by_skip, skip_claim
 
@@ -206,7 +206,7 @@ def test_plots_are_written(tmp_path):
 
 
 def test_a_run_listed_twice_counts_once_in_the_report(tmp_path):
-    from suite.report import write_outputs
+    from suite.judge.report import write_outputs
     runs = grid_runs(plain=4.5, residual=2.9)
     write_outputs(tmp_path, runs + copy.deepcopy(runs), "test", "test", log=lambda *a: None)
     table = (tmp_path / "tables" / "depth_skip.csv").read_text().splitlines()

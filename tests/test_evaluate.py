@@ -6,20 +6,22 @@ import pytest
 import torch
 from statsmodels.stats.proportion import proportion_confint
 
-import suite.train
-from suite.checkpoints import WEIGHTS, model_dir, save_model_files, save_run_model
-from suite.cli import main
-from suite.config import ModelConfig, RunConfig
-from suite.data import EOS, Vocab
-from suite.evaluate import (WordLM, cached_eval, eval_path, eval_tables, evaluate_testset, score_items,
-                            suite_word_lm, digest_of_testset)
-from suite.checkpoints import load_saved_model
-from suite.items import from_compact, to_compact
-from suite.models import build_model
-from suite.results import finished_records_of, record_path, write_json_atomic
-from suite.sweep import PRESETS, Overrides, expand
-from suite.tasks import get_task
-from suite.testsets import MinimalPair, load_testset, score_pairs
+import suite.training.trainer
+from suite.run.checkpoints import WEIGHTS, model_dir, save_model_files, save_run_model
+from suite.cli.main import main
+from suite.core.config import ModelConfig, RunConfig
+from suite.data.batches import EOS, Vocab
+from suite.evaluate.scoring import WordLM, evaluate_testset, score_items, suite_word_lm, digest_of_testset
+from suite.run.evals_cache import cached_eval, eval_path
+from suite.judge.eval_tables import eval_tables
+from suite.run.checkpoints import load_saved_model
+from suite.core.items import from_compact, to_compact
+from suite.models.zoo import build_model
+from suite.run.records import finished_records_of, record_path
+from suite.core.files import write_json_atomic
+from suite.run.sweep import PRESETS, Overrides, expand
+from suite.task import get_task
+from suite.evaluate.testsets import MinimalPair, load_testset, score_pairs
 
 WORDS = ["the", "dog", "dogs", "barks", "bark", "near", "cat", "cats", "."]
 CSV = """prefix,correct,wrong,attractors
@@ -145,8 +147,8 @@ def test_eval_scores_saved_runs_without_training_and_equals_the_end_of_training(
 
     def no_training(*args, **kwargs):
         raise AssertionError("eval must not train")
-    monkeypatch.setattr(suite.train, "fit", no_training)
-    monkeypatch.setattr("suite.tasks.fit", no_training)
+    monkeypatch.setattr(suite.training.trainer, "fit", no_training)
+    monkeypatch.setattr("suite.task.fit", no_training)
     assert main(["eval", *SWEEP, "--out", str(out), "--testset", str(testset), "--probes", "--quiet"]) == 0
     result, hit = evaluate_testset(suite_word_lm(load_saved_model(out, cfg.run_id)), testset, out)
     assert hit
@@ -204,7 +206,7 @@ def test_bad_eval_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, 
 
 
 def test_recall_probes_as_choices_agree_with_the_recall_tasks_own_scoring():
-    from suite.evaluate import _probe_data, recall_probe_choices, score_choices
+    from suite.evaluate.scoring import _probe_data, recall_probe_choices, score_choices
     from tasks.recall import distance_rows
 
     data = _probe_data("recall", 0, "smoke")

@@ -6,11 +6,11 @@ import textwrap
 import pytest
 import torch
 
-from suite.cli import main
-from suite.data import EOS
-from suite.evaluate import score_items
-from suite.external import ExternalModelError, hf_word_lm, load_torch_model
-from suite.testsets import MinimalPair
+from suite.cli.main import main
+from suite.data.batches import EOS
+from suite.evaluate.scoring import score_items
+from suite.evaluate.external import ExternalModelError, hf_word_lm, load_torch_model
+from suite.evaluate.testsets import MinimalPair
 
 transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
@@ -111,7 +111,7 @@ def test_an_unknown_hf_model_offline_is_one_line(tmp_path, capsys, monkeypatch):
 
 USER_MODULE = """
 import torch
-from suite.external import TorchLM
+from suite.evaluate.external import TorchLM
 
 WORDS = ["<s>", "the", "dog", "dogs", "cat", "cats", "near", "bark", "barks", "."]
 
@@ -167,7 +167,7 @@ def test_a_user_torch_model_scores_like_brute_force(user_module):
     ("no_such_module_xyz:build", "cannot import module 'no_such_module_xyz'"),
     ("{m}:missing", "has no factory 'missing'"),
     ("{m}", "expects MODULE:FACTORY"),
-    ("{m}:not_a_model", "must return suite.external.TorchLM, not int"),
+    ("{m}:not_a_model", "must return suite.evaluate.external.TorchLM, not int"),
 ])
 def test_a_bad_torch_model_is_one_line_exit_2(tmp_path, capsys, user_module, spec, expected):
     with pytest.raises(ExternalModelError, match=expected):

@@ -1,4 +1,4 @@
-"""Specification of the gradient-flow measurement (suite/gradients.py) and the `gradients` task
+"""Specification of the gradient-flow measurement (suite/training/gradients.py) and the `gradients` task
 (tasks/gradients/): ground truth from closed forms and brute-force autograd; its claims and checks on
 records built here, with negative controls (effect reversed, effect absent)."""
 from __future__ import annotations
@@ -12,14 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-import suite.gradients as gradients
-from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
-from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.gradients import (bound_violations, by_distance, fit_decay, measure, saturated_fraction, spectral_bound,
+import suite.training.gradients as gradients
+from suite.judge.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.training.gradients import (bound_violations, by_distance, fit_decay, measure, saturated_fraction, spectral_bound,
                              spectral_norm, spectral_radius)
-from suite.models import CellLayer, RecurrentModel, build_model
-from suite.runner import Execution, execute
-from suite.tasks import get_task
+from suite.models.zoo import CellLayer, RecurrentModel, build_model
+from suite.run.runner import Execution, execute
+from suite.task import get_task
 from tasks.gradients.claims import (MIN_DECAY_GAP, MIN_GROWTH, bound_check, decay_check, fused_check,
                                     gated_decay_claim, spectral_radius_claim)
 from tasks.gradients.measurement import linearised, stream_windows

@@ -4,7 +4,7 @@ import random
 
 from hypothesis import given, settings, strategies as st
 
-from suite.grammar import (ADJECTIVES, COMPLEMENT_VERBS, DETERMINERS, LEXICON, Grammar, generate,
+from suite.data.grammar import (ADJECTIVES, COMPLEMENT_VERBS, DETERMINERS, LEXICON, Grammar, generate,
                            heldout_pairs, nonce_variant, split_grammars)
 
 NOUN_NUMBER = {}

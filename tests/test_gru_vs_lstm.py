@@ -7,11 +7,11 @@ import pytest
 import torch
 from scipy import stats
 
-from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
-from suite.config import ConfigError, ModelConfig, RunConfig
-from suite.judging import REPORTS
-from suite.sweep import PRESETS, Overrides, expand, run_options
-from suite.tasks import get_task
+from suite.judge.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+from suite.core.config import ConfigError, ModelConfig, RunConfig
+from suite.judge.task_report import REPORTS
+from suite.run.sweep import PRESETS, Overrides, expand, run_options
+from suite.task import get_task
 from tasks.gru_vs_lstm.report import (MIN_SPEEDUP, QUALITY_MARGIN, parameter_check, quality_claim, quality_table,
                                       speed_claim, speed_table)
 

@@ -4,14 +4,14 @@ import textwrap
 import pytest
 import torch
 
-from suite.config import ModelConfig, RunConfig
-from suite.identity import PluginError, identify, import_plugins
-from suite.models import ARCHITECTURES
+from suite.core.config import ModelConfig, RunConfig
+from suite.run.identity import PluginError, identify, import_plugins
+from suite.models.zoo import ARCHITECTURES
 
 MY_LSTM = textwrap.dedent("""
     import torch
     from torch import nn
-    from suite.models import register_cell
+    from suite.models.zoo import register_cell
 
     class Cell(nn.Module):
         def __init__(self, input_size, hidden):

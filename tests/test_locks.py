@@ -5,10 +5,10 @@ import threading
 import time
 from pathlib import Path
 
-from suite.locks import claim
+from suite.run.locks import claim
 
 ROOT = Path(__file__).resolve().parents[1]
-HOLD = "import sys, time\nfrom suite.locks import claim\nwith claim(sys.argv[1], 'run'):\n" \
+HOLD = "import sys, time\nfrom suite.run.locks import claim\nwith claim(sys.argv[1], 'run'):\n" \
        "    print('held', flush=True)\n    time.sleep(60)\n"
 
 

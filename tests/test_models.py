@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from suite.config import ConfigError, ModelConfig
-from suite.models import ARCHITECTURES, build_model, count_parameters, register_cell, spectral_radius
+from suite.core.config import ConfigError, ModelConfig
+from suite.models.zoo import ARCHITECTURES, build_model, count_parameters, register_cell, spectral_radius
 
 ZOO = ["rnn_tanh", "rnn_relu", "lstm", "gru"]
 

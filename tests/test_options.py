@@ -3,8 +3,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from suite.config import ConfigError
-from suite.options import TaskOptions, option, option_names, parse_options
+from suite.core.config import ConfigError
+from suite.core.options import TaskOptions, option, option_names, parse_options
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 import pytest
 from huggingface_hub.errors import RepositoryNotFoundError
 
-from suite import preflight
-from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.models import build_model, count_parameters
+from suite.run import preflight
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.models.zoo import build_model, count_parameters
 
 
 def lstm_parameters(vocab, embed, hidden, layers):

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from suite.probes import continuation_logprobs, next_token_logprobs
+from suite.models.scoring import continuation_logprobs, next_token_logprobs
 
 V = 6
 
@@ -33,8 +33,8 @@ def test_single_and_multi_piece_continuations_sum_the_pieces():
 
 def test_scores_do_not_depend_on_batching_or_neighbours():
     torch.manual_seed(0)
-    from suite.config import ModelConfig
-    from suite.models import build_model
+    from suite.core.config import ModelConfig
+    from suite.models.zoo import build_model
     model = build_model(ModelConfig(arch="lstm", hidden=8), V)
     prefixes = [[1, 2, 3, 4, 5], [2], [3, 3]]
     conts = [[1], [4, 4], [5]]

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from suite.cli import main
-from suite.config import RunConfig
-from suite.identity import identify
-from suite.results import cached_record, runs_dir
-from suite.runner import Execution, _train, record_failure, run_sweep
-from suite.sweep import PRESETS, Overrides, expand
-from suite.tasks import TASKS
+from suite.cli.main import main
+from suite.core.config import RunConfig
+from suite.run.identity import identify
+from suite.run.records import cached_record, runs_dir
+from suite.run.runner import Execution, _train, record_failure, run_sweep
+from suite.run.sweep import PRESETS, Overrides, expand
+from suite.task import TASKS
 
 ray = pytest.importorskip("ray")
-from suite import ray_backend  # noqa: E402
+from suite.run import ray_backend  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = "ray_sleepy_task"
@@ -31,9 +31,9 @@ PLUGIN_SOURCE = textwrap.dedent('''
     import os, time
     from dataclasses import dataclass
     from pathlib import Path
-    from suite.options import TaskOptions
-    from suite.tasks import RunOutcome, Task, register_task
-    from suite.train import TrainResult
+    from suite.core.options import TaskOptions
+    from suite.task import RunOutcome, Task, register_task
+    from suite.training.trainer import TrainResult
 
     @dataclass(frozen=True)
     class SleepyOptions(TaskOptions):

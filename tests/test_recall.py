@@ -9,12 +9,12 @@ import torch
 from hypothesis import given, settings, strategies as st
 from torch import nn
 
-from suite.cli import main
-from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.data import IGNORE, Vocab
-from suite.registry import ARCHITECTURES
-from suite.sweep import run_options
-from suite.tasks import SIZES, check_run_config
+from suite.cli.main import main
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.data.batches import IGNORE, Vocab
+from suite.models.registry import ARCHITECTURES
+from suite.run.sweep import run_options
+from suite.task import SIZES, check_run_config
 from tasks.recall import (DISTRACTOR_TEMPLATES, ITEMS, TEMPLATES, FillerPool, Recall, distance_rows,
                           filler_pools, make_stories, make_story, recall_metrics, story_example, tuning_grid)
 

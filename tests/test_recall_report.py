@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
-from suite.judging import REPORTS
+from suite.judge.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+from suite.judge.task_report import REPORTS
 from tasks.recall.outcomes import (LEARNED, NEVER_LEARNED, learned_p_value, memory_span, span, status,
                                    tuned_runs)
 from tasks.recall.report import MIN_EFFECT, claim_distance, equal_budget_check, gated_recall_claim

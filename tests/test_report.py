@@ -3,10 +3,10 @@ records alone."""
 import pandas as pd
 import pytest
 
-from suite.claims import REPRODUCED, Check, Claim
-from suite.config import ModelConfig, RunConfig
-from suite.judging import REPORTS, TaskReport, register_report
-from suite.report import seeds_by_task, write_outputs
+from suite.judge.claims import REPRODUCED, Check, Claim
+from suite.core.config import ModelConfig, RunConfig
+from suite.judge.task_report import REPORTS, TaskReport, register_report
+from suite.judge.report import seeds_by_task, write_outputs
 
 
 def record(arch, seed, ppl):
@@ -72,9 +72,9 @@ def test_claims_and_checks_of_a_registered_report_reach_the_first_screen(tmp_pat
 
 
 def test_tables_left_by_eval_get_a_page_of_their_own(tmp_path, monkeypatch):
-    import suite.report
+    import suite.judge.report
 
-    monkeypatch.setattr(suite.report, "eval_tables", lambda out: {"eval_testsets": pd.DataFrame(
+    monkeypatch.setattr(suite.judge.report, "eval_tables", lambda out: {"eval_testsets": pd.DataFrame(
         [{"model": "lstm", "testset": "x.csv", "error_rate": 0.25}])})
     write(tmp_path, [record("lstm", 0, 10.0)])
     assert "(report/evaluations.md)" in (tmp_path / "REPORT.md").read_text()

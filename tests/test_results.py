@@ -4,9 +4,11 @@ import math
 
 import pytest
 
-from suite.config import ModelConfig, RunConfig
-from suite.results import cached_record, load_records, record_path, summarise, to_markdown, write_json_atomic
-from suite.stats import t_critical
+from suite.core.config import ModelConfig, RunConfig
+from suite.run.records import cached_record, load_records, record_path
+from suite.judge.tables import summarise, to_markdown
+from suite.core.files import write_json_atomic
+from suite.judge.stats import t_critical
 
 
 def record(arch="lstm", seed=0, status="ok", **metrics):

@@ -12,9 +12,9 @@ import torch
 
 import fault_tasks
 from fault_tasks import log_lines
-from suite.config import ConfigError, RunConfig
-from suite.results import load_records
-from suite.runner import CLAIMED, Execution, execute, keep_freed_memory, plan_execution, run_sweep
+from suite.core.config import ConfigError, RunConfig
+from suite.run.records import load_records
+from suite.run.runner import CLAIMED, Execution, execute, keep_freed_memory, plan_execution, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,7 +91,7 @@ def test_a_worker_killed_while_starting_breaks_no_run(tmp_path):
 
 HOLD = textwrap.dedent("""
     import sys, time
-    from suite.locks import claim
+    from suite.run.locks import claim
     with claim(sys.argv[1], sys.argv[2]):
         print("held", flush=True)
         time.sleep(float(sys.argv[3]))
@@ -149,8 +149,8 @@ def test_a_freed_large_tensor_stays_resident_for_the_next_step():
 def test_on_cuda_one_worker_per_gpu_each_handed_its_own_gpu(monkeypatch):
     import multiprocessing
 
-    from suite.config import RunConfig
-    from suite.runner import _gpu_queue
+    from suite.core.config import RunConfig
+    from suite.run.runner import _gpu_queue
 
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
     assert plan_execution(None, "cuda", cores=16).workers == 4

@@ -6,12 +6,12 @@ import math
 import pytest
 import torch
 
-from suite.config import ConfigError, ModelConfig, TrainConfig
-from suite.data import IGNORE, StreamBatcher
-from suite.models import build_model
-from suite.probes import continuation_logprobs, next_token_logprobs
-from suite.softmax import AdaptiveHead, default_cutoffs
-from suite.train import batch_loss, evaluate_loss, fit
+from suite.core.config import ConfigError, ModelConfig, TrainConfig
+from suite.data.batches import IGNORE, StreamBatcher
+from suite.models.zoo import build_model
+from suite.models.scoring import continuation_logprobs, next_token_logprobs
+from suite.models.softmax import AdaptiveHead, default_cutoffs
+from suite.training.trainer import batch_loss, evaluate_loss, fit
 
 VOCAB = 60
 

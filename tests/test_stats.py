@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from suite.stats import (Interval, bootstrap_ci, difference_ci, format_estimate, geometric_mean_ci, mean_ci,
+from suite.judge.stats import (Interval, bootstrap_ci, difference_ci, format_estimate, geometric_mean_ci, mean_ci,
                          pooled_rate_ci, t_critical, wilson_ci)
 
 

@@ -2,8 +2,8 @@
 import pytest
 
 import fault_tasks
-from suite.config import ConfigError
-from suite.sweep import PRESETS, Overrides, expand
+from suite.core.config import ConfigError
+from suite.run.sweep import PRESETS, Overrides, expand
 
 
 @pytest.fixture(autouse=True)

@@ -4,10 +4,10 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.data import StreamBatcher, Vocab
-from suite.options import TaskOptions, option
-from suite.tasks import TASKS, Task, TaskData, all_tasks, by_size, check_run_config, register_task
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.data.batches import StreamBatcher, Vocab
+from suite.core.options import TaskOptions, option
+from suite.task import TASKS, Task, TaskData, all_tasks, by_size, check_run_config, register_task
 
 
 def test_by_size_picks_one_column_of_each_row():

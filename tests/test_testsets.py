@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from suite.config import ConfigError
-from suite.data import EOS, Vocab
-from suite.testsets import MinimalPair, load_testset, score_pairs, tokenize
+from suite.core.config import ConfigError
+from suite.data.batches import EOS, Vocab
+from suite.evaluate.testsets import MinimalPair, load_testset, score_pairs, tokenize
 
 FIXTURES = Path(__file__).parent / "fixtures" / "agreement"
 

@@ -5,14 +5,14 @@ import math
 import pytest
 import torch
 
-from suite import sweep
-from suite.cli import main
-from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.grammar import generate
-from suite.judging import REPORTS
-from suite.tasks import get_task
-from suite.testsets import load_testset, score_pairs
-from suite.tokenizers import tokenizer_encoder
+from suite.run import sweep
+from suite.cli.main import main
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.data.grammar import generate
+from suite.judge.task_report import REPORTS
+from suite.task import get_task
+from suite.evaluate.testsets import load_testset, score_pairs
+from suite.data.tokenizers import tokenizer_encoder
 from tasks.text_lm import first_words, init_output_layers, per_word_loss, time_to_target, unigram_perplexity
 from tasks.text_lm.report import with_common_target
 
@@ -29,7 +29,7 @@ def _private_caches(tmp_path_factory, monkeypatch):
 
 
 def _load(spec, cache_dir):
-    from suite.corpora import load_corpus
+    from suite.data.corpora import load_corpus
     return load_corpus(spec, cache_dir=cache_dir)
 
 
@@ -87,7 +87,7 @@ def test_per_word_perplexity_for_subwords_normalises_by_words_in_the_text(folder
 
 
 def test_per_word_loss_on_a_hand_made_stream():
-    from suite.data import StreamBatcher
+    from suite.data.batches import StreamBatcher
     ids = torch.arange(9)
     batcher = StreamBatcher(ids, batch_size=2, bptt=3)  # scores ids[1:9]: 8 targets
     ends = torch.tensor([1, 0, 1, 0, 0, 1, 1, 0, 1])  # word ends among ids[1:9]: 4
@@ -111,7 +111,7 @@ def test_run_trains_reports_every_metric_and_repeats_exactly(folder):
 
 
 def test_init_range_sets_embedding_and_output_like_pytorch_examples():
-    from suite.models import build_model
+    from suite.models.zoo import build_model
     model = build_model(ModelConfig(arch="gru", hidden=8), 50)
     init_output_layers(model, 0.1)
     for w in (model.embedding.weight, model.head.weight):
@@ -303,7 +303,7 @@ def test_a_corpus_too_small_for_one_batch_stops_before_training(tmp_path):
 
 
 def test_an_owner_slash_name_hub_corpus_is_not_taken_for_a_local_folder(tmp_path, monkeypatch):
-    from suite.corpora import is_local
+    from suite.data.corpora import is_local
 
     monkeypatch.chdir(tmp_path)
     assert not is_local("Salesforce/wikitext") and is_local("./data") and is_local("corpus.txt")

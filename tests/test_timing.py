@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from suite.timing import alternate, ratio_interval
+from suite.training.timing import alternate
+from suite.judge.stats import ratio_interval
 
 
 def test_alternate_reverses_the_order_every_other_round_after_a_warmup():

@@ -7,12 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from suite.config import ConfigError
-from suite.corpora import Corpus
-from suite.data import EOS, PAD, UNK
-from suite.grammar import generate
-from suite import tokenizers
-from suite.tokenizers import TokenizerSpec, fit_word_vocab, get_tokenizer, train_sentencepiece
+from suite.core.config import ConfigError
+from suite.data.corpora import Corpus
+from suite.data.batches import EOS, PAD, UNK
+from suite.data.grammar import generate
+from suite.data import tokenizers
+from suite.data.tokenizers import TokenizerSpec, fit_word_vocab, get_tokenizer, train_sentencepiece
 
 
 def artefacts(folder) -> list:

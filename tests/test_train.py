@@ -5,11 +5,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import suite.train as train_module
-from suite.config import ModelConfig, TrainConfig
-from suite.data import StreamBatcher
-from suite.models import build_model
-from suite.train import evaluate_loss, fit, scheduled_lr
+import suite.training.trainer as train_module
+from suite.core.config import ModelConfig, TrainConfig
+from suite.data.batches import StreamBatcher
+from suite.models.zoo import build_model
+from suite.training.trainer import evaluate_loss, fit, scheduled_lr
 
 
 def stream(n=2000, vocab=20, seed=0):
@@ -151,6 +151,6 @@ def test_bf16_precision_trains_under_autocast_and_keeps_fp32_weights(softmax):
 
 
 def test_an_unknown_precision_is_a_config_error():
-    from suite.config import ConfigError
+    from suite.core.config import ConfigError
     with pytest.raises(ConfigError, match="unknown precision 'fp8'; valid: fp32, bf16"):
         fit(tiny(), StreamBatcher(stream(), 8, 16), None, TrainConfig(steps=1, precision="fp8"))

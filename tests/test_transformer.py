@@ -5,12 +5,12 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from suite.config import ConfigError, ModelConfig, TrainConfig
-from suite.data import Example, StreamBatcher, collate
-from suite.models import ARCHITECTURES, build_model, validate_model_config
-from suite.probes import continuation_logprobs
-from suite.train import evaluate_loss, fit
-from suite.transformer import (MAX_LEARNED_POSITIONS, causal_mask, heads_for, sinusoidal_positions)
+from suite.core.config import ConfigError, ModelConfig, TrainConfig
+from suite.data.batches import Example, StreamBatcher, collate
+from suite.models.zoo import ARCHITECTURES, build_model, validate_model_config
+from suite.models.scoring import continuation_logprobs
+from suite.training.trainer import evaluate_loss, fit
+from suite.models.transformer import (MAX_LEARNED_POSITIONS, causal_mask, heads_for, sinusoidal_positions)
 
 torch.set_num_threads(1)
 ARCHS = ["transformer", "transformer_learned"]

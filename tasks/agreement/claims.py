@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from suite.claims import INCONCLUSIVE, REPRODUCED, Claim, combine_verdicts
+from suite.judge.claims import INCONCLUSIVE, REPRODUCED, Claim, combine_verdicts
 
 from . import evidence
 from .power import too_few

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from suite.analysis import label, ok_runs, option, seed, task_of
-from suite.stats import Interval, pooled_rate_ci
+from suite.judge.analysis import label, ok_runs, option, seed, task_of
+from suite.judge.stats import Interval, pooled_rate_ci
 
 from .metrics import from_record
 from .power import Design

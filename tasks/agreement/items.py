@@ -15,11 +15,11 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
-from suite.data import EOS, Example, Vocab, lm_example
-from suite.grammar import (ADJECTIVES, ADVERBS, COMPLEMENT_VERBS, DETERMINERS, LEXICON, PREPOSITIONS,
+from suite.data.batches import EOS, Example, Vocab, lm_example
+from suite.data.grammar import (ADJECTIVES, ADVERBS, COMPLEMENT_VERBS, DETERMINERS, LEXICON, PREPOSITIONS,
                            SENTENCE_ADVERBS, Grammar, Lexicon, Sentence, heldout_pairs, nonce_variant,
                            split_grammars)
-from suite.testsets import MinimalPair
+from suite.evaluate.testsets import MinimalPair
 
 PROBE_SHAPES = ("plain", "preposed_pp", "complement")
 # training shapes: 3 in 5 sentences start with their subject (or an adverb), 2 in 5 have a noun before it

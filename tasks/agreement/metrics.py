@@ -12,8 +12,8 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from suite.grammar import LEXICON, Lexicon
-from suite.testsets import MinimalPair
+from suite.data.grammar import LEXICON, Lexicon
+from suite.evaluate.testsets import MinimalPair
 
 ITEM_COLUMNS = ("item", "source", "correct", "margin", "attractors", "intervening_nouns", "construction",
                 "distance", "subject_plural", "nearest_noun_plural")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from suite.claims import REPRODUCED
+from suite.judge.claims import REPRODUCED
 
 from .rules import (GATED, POWER, RECENCY, RULES, TREND, Rule, difference_intervals, recency_effect,
                     seed_intervals, trend_effect, verdict_codes)

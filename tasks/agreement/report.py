@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from suite import plots
-from suite.analysis import ok_runs, put, train_field
-from suite.claims import Check, Claim
-from suite.judging import TaskReport, register_report
-from suite.tasks import SIZES
+from suite.judge import plots
+from suite.judge.analysis import ok_runs, put, train_field
+from suite.judge.claims import Check, Claim
+from suite.judge.task_report import TaskReport, register_report
+from suite.task import SIZES
 
 from . import evidence
 from .claims import GATED_ARCHS, agreement_claims, lm_items, observed_seed_sd

@@ -24,8 +24,8 @@ from scipy import stats as sps
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.multitest import multipletests
 
-from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, directional_verdict
-from suite.stats import Interval, difference_ci, mean_ci
+from suite.judge.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, directional_verdict
+from suite.judge.stats import Interval, difference_ci, mean_ci
 
 ALPHA = 0.05  # per-seed tests: one-sided, Holm-corrected over all models a claim judges
 POWER = 0.8

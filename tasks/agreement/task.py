@@ -13,11 +13,11 @@ from typing import Any
 
 import torch
 
-from suite.config import ModelConfig, RunConfig, TrainConfig
-from suite.data import SentenceBatcher, collate
-from suite.options import TaskOptions, option
-from suite.tasks import Task, TaskData, TaskSettings, by_size, register_task
-from suite.testsets import score_pairs
+from suite.core.config import ModelConfig, RunConfig, TrainConfig
+from suite.data.batches import SentenceBatcher, collate
+from suite.core.options import TaskOptions, option
+from suite.task import Task, TaskData, TaskSettings, by_size, register_task
+from suite.evaluate.testsets import score_pairs
 
 from .items import CorpusSpec, build_vocab, cell_counts, lm_examples, make_corpus, number_examples, to_item
 from .metrics import error_counts, from_record, item_table, summary_metrics, to_record

@@ -18,11 +18,11 @@ from typing import Callable
 
 import pandas as pd
 
-from suite.analysis import group_by, interval_label, label, metric, model_field, ok_runs, put, rate_interval, seed
-from suite.claims import INCONCLUSIVE, REPRODUCED, Check, Claim, combine_verdicts, directional_verdict
-from suite.judging import TaskReport, register_report
-from suite.plots import colour, new_figure, save
-from suite.stats import Interval, mean_ci
+from suite.judge.analysis import group_by, interval_label, label, metric, model_field, ok_runs, put, rate_interval, seed
+from suite.judge.claims import INCONCLUSIVE, REPRODUCED, Check, Claim, combine_verdicts, directional_verdict
+from suite.judge.task_report import TaskReport, register_report
+from suite.judge.plots import colour, new_figure, save
+from suite.judge.stats import Interval, mean_ci
 
 # The smallest accuracy gain (bidirectional − unidirectional) that counts as a win, fixed before any run:
 # 5 points, a tenth of the way from chance (0.5) to perfect on these two-way decisions.

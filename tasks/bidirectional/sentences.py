@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from suite.grammar import Grammar
+from suite.data.grammar import Grammar
 
 # Subjects of the opening clause; none is also a verb of the grammar the asides come from ('talk' was).
 NOUNS = ["film", "book", "play", "meal", "trip", "game", "show", "tour", "song", "party"]

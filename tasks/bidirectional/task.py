@@ -12,11 +12,11 @@ from typing import Callable
 
 import torch
 
-from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.data import Example, SentenceBatcher, Vocab, collate
-from suite.options import TaskOptions, option
-from suite.registry import ARCHITECTURES
-from suite.tasks import Task, TaskData, TaskSettings, by_size, register_task
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.data.batches import Example, SentenceBatcher, Vocab, collate
+from suite.core.options import TaskOptions, option
+from suite.models.registry import ARCHITECTURES
+from suite.task import Task, TaskData, TaskSettings, by_size, register_task
 
 from .sentences import (BOTH_SIDES, KINDS, SPLIT_OFFSETS, TAGS, NeutralText, Tagged, classified_sentence,
                         filler_clauses, split_seed, tagged_sentence)

@@ -11,11 +11,11 @@ import pandas as pd
 from scipy.stats import fisher_exact
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from suite.analysis import by_label, group_by, label, metric, ok_runs, put, seed_interval
-from suite.claims import INCONCLUSIVE, REPRODUCED, Claim, combine_verdicts, directional_verdict
-from suite.judging import TaskReport, register_report
-from suite.plots import colour, save
-from suite.stats import LEVEL, Interval, wilson_ci
+from suite.judge.analysis import by_label, group_by, label, metric, ok_runs, put, seed_interval
+from suite.judge.claims import INCONCLUSIVE, REPRODUCED, Claim, combine_verdicts, directional_verdict
+from suite.judge.task_report import TaskReport, register_report
+from suite.judge.plots import colour, save
+from suite.judge.stats import LEVEL, Interval, wilson_ci
 
 # The smallest reduction of the diverged fraction the claim counts (no clipping − clipped): clipping that
 # saves fewer than one training in five is not the remedy Pascanu et al. describe.

@@ -9,13 +9,13 @@ from typing import Any
 
 import torch
 
-from suite.config import RunConfig, TrainConfig
-from suite.data import StreamBatcher, Vocab, sentence_stream
-from suite.grammar import generate
-from suite.models import build_model, count_parameters
-from suite.options import TaskOptions, option
-from suite.tasks import RunOutcome, Task, TaskData, TaskSettings, by_size, register_task
-from suite.train import TrainResult, evaluate_loss, fit
+from suite.core.config import RunConfig, TrainConfig
+from suite.data.batches import StreamBatcher, Vocab, sentence_stream
+from suite.data.grammar import generate
+from suite.models.zoo import build_model, count_parameters
+from suite.core.options import TaskOptions, option
+from suite.task import RunOutcome, Task, TaskData, TaskSettings, by_size, register_task
+from suite.training.trainer import TrainResult, evaluate_loss, fit
 
 CLIP_ARCHS = ("rnn_tanh", "lstm")
 # Thresholds per size (None = no clipping); the claim compares no clipping with the smallest one.

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from suite.analysis import arch, group_by, metric, model_field, ok_runs, put, seed_interval
-from suite.claims import REPRODUCED, Claim, combine_verdicts, directional_verdict
-from suite.judging import TaskReport, register_report
-from suite.plots import colour, new_figure, save
-from suite.results import summarise
-from suite.stats import difference_ci
+from suite.judge.analysis import arch, group_by, metric, model_field, ok_runs, put, seed_interval
+from suite.judge.claims import REPRODUCED, Claim, combine_verdicts, directional_verdict
+from suite.judge.task_report import TaskReport, register_report
+from suite.judge.plots import colour, new_figure, save
+from suite.judge.tables import summarise
+from suite.judge.stats import difference_ci
 
 from .task import SKIP_STYLES
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.data import StreamBatcher
-from suite.options import option
-from suite.registry import ARCHITECTURES
-from suite.tasks import Task, TaskData, TaskSettings, by_size, register_task
-from suite.train import evaluate_loss
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.data.batches import StreamBatcher
+from suite.core.options import option
+from suite.models.registry import ARCHITECTURES
+from suite.task import Task, TaskData, TaskSettings, by_size, register_task
+from suite.training.trainer import evaluate_loss
 
 from tasks.grammar_lm import GrammarOptions, grammar_streams
 

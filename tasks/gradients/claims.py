@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from suite.analysis import arch, by_label, group_by, metric, model_field
-from suite.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Check, Claim, combine_verdicts, directional_verdict
-from suite.stats import LEVEL, Interval, difference_ci, mean_ci
+from suite.judge.analysis import arch, by_label, group_by, metric, model_field
+from suite.judge.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Check, Claim, combine_verdicts, directional_verdict
+from suite.judge.stats import LEVEL, Interval, difference_ci, mean_ci
 
 from .measurement import FUSED_RTOL
 

@@ -21,10 +21,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from suite.gradients import (activation_derivative, bound_violations, example_slopes, measure,
+from suite.training.gradients import (activation_derivative, bound_violations, example_slopes, measure,
                              nanmean_over_examples, saturated_fraction, spectral_bound, spectral_norm,
                              spectral_radius)
-from suite.models import CellLayer
+from suite.models.zoo import CellLayer
 
 FUSED_RTOL = 1e-9  # float64 fused vs step-by-step logits: measured ≈ 1e-15 relative on CPU (non-chaotic)
 

@@ -9,10 +9,10 @@ import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from suite.analysis import by_label, interval_label, label, metric, put, seed_interval
-from suite.judging import TaskReport, register_report
-from suite.plots import colour, line_style, save
-from suite.stats import Interval, mean_ci
+from suite.judge.analysis import by_label, interval_label, label, metric, put, seed_interval
+from suite.judge.task_report import TaskReport, register_report
+from suite.judge.plots import colour, line_style, save
+from suite.judge.stats import Interval, mean_ci
 
 from .claims import (STAGES, experiment_runs, gradient_checks, gradient_claims, learned, spectrum_groups,
                      stage_values)

@@ -16,14 +16,14 @@ from typing import Any
 
 import torch
 
-from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.data import StreamBatcher
-from suite.gradients import VANILLA_ACTIVATIONS
-from suite.models import build_model, count_parameters
-from suite.options import TaskOptions, option
-from suite.registry import ARCHITECTURES
-from suite.tasks import RunOutcome, Task, TaskData, TaskSettings, by_size, register_task
-from suite.train import TrainResult, evaluate_loss
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.data.batches import StreamBatcher
+from suite.training.gradients import VANILLA_ACTIVATIONS
+from suite.models.zoo import build_model, count_parameters
+from suite.core.options import TaskOptions, option
+from suite.models.registry import ARCHITECTURES
+from suite.task import RunOutcome, Task, TaskData, TaskSettings, by_size, register_task
+from suite.training.trainer import TrainResult, evaluate_loss
 from tasks.grammar_lm import GrammarOptions, grammar_streams, unigram_perplexity
 
 from .measurement import linearised, random_token_batch, stage_metrics, stream_windows

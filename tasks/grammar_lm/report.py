@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from suite.judging import TaskReport, register_report
-from suite.results import summarise
+from suite.judge.task_report import TaskReport, register_report
+from suite.judge.tables import summarise
 
 
 @register_report

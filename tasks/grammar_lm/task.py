@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 import torch
 
-from suite.config import RunConfig, TrainConfig
-from suite.data import StreamBatcher, Vocab, sentence_stream
-from suite.grammar import generate
-from suite.options import TaskOptions, option
-from suite.tasks import Task, TaskData, TaskSettings, by_size, register_task
-from suite.train import evaluate_loss
+from suite.core.config import RunConfig, TrainConfig
+from suite.data.batches import StreamBatcher, Vocab, sentence_stream
+from suite.data.grammar import generate
+from suite.core.options import TaskOptions, option
+from suite.task import Task, TaskData, TaskSettings, by_size, register_task
+from suite.training.trainer import evaluate_loss
 
 SPLIT_SEEDS = {"train": 0, "valid": 1, "test": 2}
 

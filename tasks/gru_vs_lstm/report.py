@@ -14,13 +14,13 @@ import statistics
 
 import pandas as pd
 
-from suite.analysis import (arch, chosen_runs, group_by, metric, model_field, ok_runs, put, seed, seed_interval,
+from suite.judge.analysis import (arch, chosen_runs, group_by, metric, model_field, ok_runs, put, seed, seed_interval,
                             task_of, train_field)
-from suite.claims import (INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Check, Claim, combine_verdicts, directional_verdict,
+from suite.judge.claims import (INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Check, Claim, combine_verdicts, directional_verdict,
                           equivalence_verdict)
-from suite.judging import TaskReport, register_report
-from suite.stats import Interval, difference_ci
-from suite.timing import ratio_interval
+from suite.judge.task_report import TaskReport, register_report
+from suite.judge.stats import Interval, difference_ci
+from suite.judge.stats import ratio_interval
 
 COST_TASK = "gru_vs_lstm"
 QUALITY_TASKS = ("grammar_lm", "text_lm", "depth")  # language models whose test loss compares across cells

@@ -21,13 +21,14 @@ from functools import partial
 import torch
 from torch import nn
 
-from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig, replace
-from suite.models import build_model, count_parameters
-from suite.options import TaskOptions, option
-from suite.tasks import RunOutcome, Task, TaskSettings, by_size, register_task
-from suite.data import StreamBatcher
-from suite.timing import alternate, ratio_interval
-from suite.train import TrainResult, fit
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig, replace
+from suite.models.zoo import build_model, count_parameters
+from suite.core.options import TaskOptions, option
+from suite.task import RunOutcome, Task, TaskSettings, by_size, register_task
+from suite.data.batches import StreamBatcher
+from suite.training.timing import alternate
+from suite.judge.stats import ratio_interval
+from suite.training.trainer import TrainResult, fit
 
 PAIR = ("lstm", "gru")  # baseline first: the ratio is GRU over LSTM
 

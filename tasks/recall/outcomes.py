@@ -15,8 +15,8 @@ from typing import Any
 
 from scipy.stats import binomtest
 
-from suite import analysis
-from suite.analysis import metric, model_field, train_field
+from suite.judge import analysis
+from suite.judge.analysis import metric, model_field, train_field
 
 from .task import Recall
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from suite.analysis import by_label, group_by, label, ok_runs, seed
-from suite.claims import INCONCLUSIVE, Check, Claim, combine_verdicts, directional_verdict
-from suite.judging import TaskReport, register_report
-from suite.stats import difference_ci
+from suite.judge.analysis import by_label, group_by, label, ok_runs, seed
+from suite.judge.claims import INCONCLUSIVE, Check, Claim, combine_verdicts, directional_verdict
+from suite.judge.task_report import TaskReport, register_report
+from suite.judge.stats import difference_ci
 
 from .outcomes import LEARNED, row_at, status, tuned_runs
 from .tables import (accuracy_interval, accuracy_table, detail_table, plot_accuracy, span_table, status_table,

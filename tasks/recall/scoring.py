@@ -11,8 +11,8 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from suite.data import IGNORE, Example, Vocab, lm_example
-from suite.probes import next_token_logprobs
+from suite.data.batches import IGNORE, Example, Vocab, lm_example
+from suite.models.scoring import next_token_logprobs
 
 from .stories import Story
 

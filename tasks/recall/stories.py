@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from suite.config import ConfigError
-from suite.grammar import generate
+from suite.core.config import ConfigError
+from suite.data.grammar import generate
 
 # Plural objects that the grammar corpus does not use, so only planted distractors mention them.
 ITEMS = ("tickets", "photos", "letters", "gloves", "boots", "maps", "coins", "stamps", "shells",

@@ -10,9 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from suite.analysis import by_label, interval_label, label, metric, put, rate_interval, seed
-from suite.plots import colour, line_style, new_figure, save
-from suite.stats import Interval, mean_ci, wilson_ci
+from suite.judge.analysis import by_label, interval_label, label, metric, put, rate_interval, seed
+from suite.judge.plots import colour, line_style, new_figure, save
+from suite.judge.stats import Interval, mean_ci, wilson_ci
 
 from .outcomes import LEARNED, grid_point, learned_p_value, row_at, shortest_row, span, status
 

@@ -12,11 +12,11 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.data import SentenceBatcher, Vocab
-from suite.options import TaskOptions, option
-from suite.registry import ARCHITECTURES
-from suite.tasks import Task, TaskData, TaskSettings, by_size, register_task
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.data.batches import SentenceBatcher, Vocab
+from suite.core.options import TaskOptions, option
+from suite.models.registry import ARCHITECTURES
+from suite.task import Task, TaskData, TaskSettings, by_size, register_task
 
 from .scoring import distance_rows, recall_metrics, story_example
 from .stories import ITEMS, Story, cached_pools, filler_pools, make_stories

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from suite.analysis import chosen_runs, group_by, label, metric, option, seed, train_field
-from suite.judging import TaskReport, register_report
-from suite.plots import colour, line_style, new_figure, save
-from suite.results import summarise
+from suite.judge.analysis import chosen_runs, group_by, label, metric, option, seed, train_field
+from suite.judge.task_report import TaskReport, register_report
+from suite.judge.plots import colour, line_style, new_figure, save
+from suite.judge.tables import summarise
 
 TABLE_METRICS = ("valid_ppl", "test_ppl", "valid_ppl_word", "test_ppl_word", "parameters",
                  "tokens_per_second", "wall_seconds", "seconds_to_common_target", "unigram_ppl")

@@ -15,15 +15,15 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from suite.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.corpora import check_local_corpus, is_local, load_corpus, stream_size_bound
-from suite.data import StreamBatcher
-from suite.options import TaskOptions, option
-from suite.preflight import check_fits_in_memory, check_hub_dataset, check_stream_size
-from suite.registry import ARCHITECTURES
-from suite.tasks import Task, TaskData, TaskSettings, by_size, register_task
-from suite.tokenizers import KINDS, TokenizerSpec, get_tokenizer
-from suite.train import TrainResult, evaluate_loss
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.data.corpora import check_local_corpus, is_local, load_corpus, stream_size_bound
+from suite.data.batches import StreamBatcher
+from suite.core.options import TaskOptions, option
+from suite.run.preflight import check_fits_in_memory, check_hub_dataset, check_stream_size
+from suite.models.registry import ARCHITECTURES
+from suite.task import Task, TaskData, TaskSettings, by_size, register_task
+from suite.data.tokenizers import KINDS, TokenizerSpec, get_tokenizer
+from suite.training.trainer import TrainResult, evaluate_loss
 
 from tasks.grammar_lm import unigram_perplexity
 

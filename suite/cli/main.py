@@ -1,0 +1,214 @@
+"""Command line of run_suite.py: parse, validate everything up front (exit 2), run, write tables."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Sequence
+
+from suite.cli.args import OneLineParser, add_selection, selection, unwritable
+from suite.core.config import ConfigError, RunConfig, replace
+from suite.models.zoo import ARCHITECTURES
+from suite.judge.report import write_outputs
+from suite.run.identity import PluginError, identify, import_plugins
+from suite.run.preflight import check_fits_in_memory
+from suite.run.records import FINISHED, finished_records_of
+from suite.run.runner import Execution, plan_execution, run_sweep
+from suite.run.sweep import PRESETS, expand
+from suite.task import all_tasks, check_run_config
+
+EXIT_FAILED_RUNS = 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(
+        prog="run_suite.py",
+        description="Train recurrent language models and probe long-distance behaviour. "
+                    "Results are cached per run; rerunning a command reuses finished runs.")
+    p.add_argument("command", nargs="?", default="run", choices=["run", "report", "eval"],
+                   help="'run' (default) trains what is not cached, then writes tables, plots and REPORT.md; "
+                        "'report' rebuilds them from the cached runs only; 'eval' scores saved models and "
+                        "external LMs on test sets with no training (see `run_suite.py eval --help`)")
+    p.add_argument("--preset", default="quick", help=f"sweep preset: {', '.join(PRESETS)} (default: quick)")
+    add_selection(p)
+    p.add_argument("--out", type=Path, default=Path("results"), help="output folder for runs/, tables/, plots/ and REPORT.md (default: results)")
+    p.add_argument("--workers", type=int, help="parallel worker processes (default: one per core on CPU, "
+                                               "1 on CUDA); threads per worker = cores / workers")
+    p.add_argument("--backend", default="local", choices=["local", "ray"],
+                   help="where runs execute: local worker processes (default) or tasks on a Ray cluster "
+                        "(pip install -e '.[ray]')")
+    p.add_argument("--address", help="Ray cluster to join: 'auto' (the one started here with `ray start`) or "
+                                     "ray://host:port; without it --backend ray starts a local cluster")
+    p.add_argument("--precision", choices=["fp32", "bf16"], help="language-model tasks: bf16 autocast for "
+                   "forward and loss (weights stay fp32; default fp32)")
+    p.add_argument("--softmax", choices=["full", "adaptive"], help="output layer of recurrent language models: "
+                   "full (default) or adaptive (for large word vocabularies, e.g. WikiText)")
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                   help="import MODULE first, so it can register architectures or tasks (repeatable)")
+    p.add_argument("--save-models", action="store_true",
+                   help="keep each finished run's weights, vocabulary and config under OUT/runs (on by "
+                        "default in the paper preset), so `eval` can score it later without retraining")
+    p.add_argument("--list", action="store_true", help="list tasks, architectures and presets, then exit")
+    p.add_argument("--dry-run", action="store_true", help="print the runs the sweep would make, then exit")
+    p.add_argument("--quiet", action="store_true",
+                   help="print only errors (each failed run in one line) and the final table")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Exit codes: 0 every run finished (ok or diverged: a divergence is a result), 1 a run failed (the
+    tables still hold the others), 2 bad input (nothing run or written), 130/143 interrupted."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["eval"]:
+        from suite.cli.eval import main as eval_main  # eval_cli builds on this module's parser helpers
+        return eval_main(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        import_plugins(args.plugin)
+    except PluginError as exc:
+        parser.error(str(exc))
+    tasks = all_tasks()
+    if args.list:
+        print(listing(tasks))
+        return 0
+    try:
+        configs, execution = plan(args)
+    except ConfigError as exc:
+        parser.error(str(exc))
+    if args.dry_run:
+        for cfg in configs:
+            print(f"{cfg.run_id}  {cfg.task:<14} {cfg.model.label:<14} seed {cfg.seed}  {cfg.options}")
+        return 0
+    if args.backend == "ray" and args.command == "run":
+        from suite.run.ray_backend import connect
+        problem = connect(args.address, args.plugin)  # before anything is written: a bad address stops here
+        if problem:
+            parser.error(problem)
+    problem = unwritable(args.out)
+    if problem:
+        parser.error(problem)
+    log = (lambda *a: None) if args.quiet else print
+    started = time.perf_counter()
+    if args.command == "report":
+        records = finished_records_of(args.out, configs)
+        log(f"{len(records)} of {len(configs)} runs of this sweep are cached under {args.out}")
+    else:
+        with signals_as_exit():
+            records = run_sweep(configs, args.out, execution, log=log)
+    sweep_args = [a for a in argv if a not in ("run", "report", "--quiet", "--save-models")]
+    finished = [r for r in records if r["status"] in FINISHED]
+    summary = write_outputs(args.out, finished, command=" ".join(["python run_suite.py", *sweep_args]),
+                            preset=args.preset, log=log)
+    print(summary)
+    log(f"done in {time.perf_counter() - started:.1f}s; tables in {args.out / 'tables'}")
+    return _exit_code(records, finished, args.command)
+
+
+def plan(args: argparse.Namespace) -> tuple[list[RunConfig], Execution]:
+    """The sweep's configs, each with its identity, and how they will execute; ConfigError when any
+    part of the request cannot run."""
+    if args.preset not in PRESETS:
+        raise ConfigError(f"unknown preset '{args.preset}'; valid: {', '.join(PRESETS)}")
+    if args.address and args.backend != "ray":
+        raise ConfigError("--address needs --backend ray")
+    if args.backend == "ray" and args.device.startswith("cuda:"):
+        raise ConfigError(f"with --backend ray use --device cuda, not {args.device}: Ray gives each run a GPU "
+                          "of its own")
+    execution = plan_execution(args.workers, args.device, args.plugin, progress=sys.stderr.isatty())
+    if args.save_models and args.backend == "ray":
+        raise ConfigError("--save-models does not work with --backend ray yet: the weights would stay on "
+                          "the workers' disks; save them with the local backend")
+    execution = dataclasses.replace(execution, backend=args.backend, address=args.address,
+                                    save_models=args.save_models or (args.preset == "paper" and args.backend != "ray"))
+    over = selection(args)
+    notices: list[str] = []
+    configs = with_output_choices(expand(PRESETS[args.preset], over, notices), args.softmax, args.precision)
+    check_memory(configs, execution.workers)
+    for notice in notices:
+        print(notice, file=sys.stderr)
+    return [identify(cfg, execution.threads) for cfg in configs], execution
+
+
+def with_output_choices(configs, softmax: str | None, precision: str | None) -> list[RunConfig]:
+    """--softmax for recurrent language models and --precision for language-model tasks, re-validated."""
+    out = []
+    for cfg in configs:
+        if (softmax or precision) and all_tasks()[cfg.task].objective == "lm":
+            adaptive_fits = softmax and ARCHITECTURES[cfg.model.arch].recurrent and not cfg.model.tie_weights
+            model = replace(cfg.model, softmax=softmax if adaptive_fits else None)
+            cfg = dataclasses.replace(cfg, model=model, train=replace(cfg.train, precision=precision))
+            check_run_config(cfg)
+        out.append(cfg)
+    return out
+
+
+# A lower bound on any task's vocabulary: the memory check here needs no data, so it can only refuse a
+# model that cannot fit whatever the vocabulary (tasks that know theirs check again with it).
+MIN_VOCABULARY = 2
+
+
+def check_memory(configs, workers: int) -> None:
+    """Refuse models whose parameters cannot fit in memory, `workers` runs at a time (each shape once)."""
+    seen = set()
+    for cfg in configs:
+        key = (cfg.model, cfg.task, cfg.train.optimizer, cfg.train.momentum > 0, cfg.device)
+        if key not in seen:
+            seen.add(key)
+            check_fits_in_memory(cfg, all_tasks()[cfg.task].objective, MIN_VOCABULARY, num_outputs=2,
+                                 concurrent=min(workers, len(configs)))
+
+
+def _exit_code(records: list[dict], finished: list[dict], command: str) -> int:
+    failures = [r for r in records if r["status"] not in FINISHED]
+    for r in failures:
+        print(f"run_suite.py: failed run {r['run_id']} ({r['config']['task']}, {r.get('label')}, seed "
+              f"{r['config']['seed']}): {r.get('error')}", file=sys.stderr)
+    if failures:
+        print(f"run_suite.py: {len(failures)} of {len(records)} runs failed; rerunning the command retries "
+              "them and reuses the rest", file=sys.stderr)
+        return EXIT_FAILED_RUNS
+    if not finished:
+        print(f"run_suite.py: no finished runs to report"
+              f"{' (run the sweep first)' if command == 'report' else ''}", file=sys.stderr)
+        return EXIT_FAILED_RUNS
+    return 0
+
+
+@contextmanager
+def signals_as_exit():
+    """SIGTERM (and SIGINT) stop the sweep through an exception, so the worker pool is stopped on the way
+    out (within seconds) instead of being left behind; finished runs are already on disk."""
+    def stop(signum, frame):
+        raise SweepInterrupted(signum)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    except SweepInterrupted as exc:
+        print(f"run_suite.py: interrupted by {signal.Signals(exc.signum).name}; finished runs are kept, "
+              "rerun the command to resume", file=sys.stderr)
+        sys.exit(128 + exc.signum)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+class SweepInterrupted(BaseException):
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def listing(tasks) -> str:
+    lines = ["Tasks:"]
+    lines += [f"  {name:<18} [{t.objective}] {t.description}" for name, t in sorted(tasks.items())]
+    lines.append("Architectures:")
+    lines += [f"  {name:<18} {a.description}" for name, a in sorted(ARCHITECTURES.items())]
+    lines.append("Presets:")
+    lines += [f"  {name:<18} {p.description}" for name, p in PRESETS.items()]
+    return "\n".join(lines)

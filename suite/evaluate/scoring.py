@@ -1,0 +1,280 @@
+"""Score a model that already exists on minimal-pair sets and on the suite's own probes, with no training.
+
+Every model is seen through `WordLM`: a network that maps ids [B, T] to logits, and a way to turn
+words into its ids. A word's score sums its pieces (suite.probes.continuation_logprobs); the suite's
+sentence boundary `<eos>` becomes the model's start id when it opens a sequence and its end id
+elsewhere. Results are cached apart from the run records, as `evals/<model key>/<test-set hash>.json`
+(model key: run id, or a hash naming an external model), so adding a test set never changes a run id.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import pandas as pd
+from torch import nn
+
+from suite.run.checkpoints import SavedModel
+from suite.core.config import ConfigError, RunConfig
+from suite.data.batches import EOS
+from suite.core.items import from_compact, item_row, to_compact
+from suite.models.scoring import continuation_logprobs
+from suite.core.files import write_json_atomic
+from suite.judge.stats import wilson_ci
+from suite.judge.eval_tables import who as _who
+from suite.run.evals_cache import EVAL_FORMAT, cached_eval, eval_path, load_evals  # noqa: F401
+from suite.evaluate.testsets import MinimalPair, load_testset
+
+PROBES_KEY = "task-probes"  # the cache name of a saved run's own task probes
+
+
+@dataclass
+class WordLM:
+    """A language model seen as words: what every evaluation here scores."""
+
+    key: str  # names the model in the cache: a run id, or e.g. hf-<hash>
+    model: nn.Module  # ids [B, T] → (logits [B, T, V], anything); right padding must not matter
+    encode_word: Callable[[str, bool], list[int] | None]  # (word, first of its sequence) → ids, None if it cannot
+    start_id: int | None  # the id a leading <eos> becomes; None drops it (no start token)
+    end_id: int | None  # the id any other <eos> becomes (a sentence's end); None: such items are skipped
+    device: str = "cpu"
+    info: dict[str, Any] = field(default_factory=dict)  # who the model is, stored with every result
+
+    def encode(self, words: Sequence[str]) -> list[int] | None:
+        """Ids of a whole sequence (a leading <eos> opens it); None when some word cannot be spelt."""
+        ids: list[int] = []
+        seen_word = False
+        for position, word in enumerate(words):
+            if word == EOS:
+                token = self.start_id if position == 0 else self.end_id
+                if token is None and position > 0:
+                    return None
+                ids.extend([] if token is None else [token])
+                continue
+            pieces = self.encode_word(word, not seen_word)
+            if not pieces:
+                return None
+            ids.extend(pieces)
+            seen_word = True
+        return ids
+
+
+def suite_word_lm(saved: SavedModel, device: str = "cpu") -> WordLM:
+    """A saved suite run as a WordLM: a word-level vocabulary cannot spell an unknown word (None);
+    SentencePiece spells every word."""
+    vocab, tokenizer = saved.vocab, saved.tokenizer
+
+    def encode_word(word: str, first: bool) -> list[int] | None:
+        if tokenizer is not None and tokenizer.spec.kind != "word":
+            return tokenizer.encode_words([word])[0]
+        return [vocab.stoi[word]] if word in vocab.stoi else None
+
+    cfg = saved.cfg
+    info = {"kind": "run", "run_id": saved.run_id, "task": cfg.task, "model": cfg.model.label,
+            "arch": cfg.model.arch, "seed": cfg.seed}
+    return WordLM(saved.run_id, saved.model.to(device), encode_word, vocab.eos_id, vocab.eos_id, device, info)
+
+
+# --------------------------------------------------------------------------- minimal pairs
+
+
+@dataclass
+class PairScores:
+    rows: list[dict[str, Any]]  # item rows (suite.items), scored items only
+    total: int
+    unscorable: int  # items with a word the model cannot spell (or no context): counted, never dropped silently
+    oov_words: list[tuple[str, int]]  # the commonest such words, with counts
+
+    def summary(self) -> dict[str, Any]:
+        errors = sum(not r["correct"] for r in self.rows)
+        ci = wilson_ci(errors, len(self.rows))
+        return {"items": self.total, "scored": len(self.rows), "unscorable": self.unscorable,
+                "oov_words": [list(w) for w in self.oov_words], "errors": errors,
+                "error_rate": ci.mean, "error_low": ci.low, "error_high": ci.high,
+                "by_attractors": self.errors_by("attractors"), "by_distance": self.errors_by("distance")}
+
+    def errors_by(self, key: str) -> dict[str, dict[str, int]]:
+        """{value: {"n", "errors"}} over the scored items annotated with `key`."""
+        by: dict[int, list[bool]] = {}
+        for r in self.rows:
+            if r[key] is not None:
+                by.setdefault(int(r[key]), []).append(not r["correct"])
+        return {str(k): {"n": len(v), "errors": sum(v)} for k, v in sorted(by.items())}
+
+
+def unspellable(lm: WordLM, words: Sequence[str]) -> list[str]:
+    """Why an item cannot be scored: the words `lm` cannot spell, or "<no context>" (no start token and
+    no word before the continuation, or a sentence end the model has no token for)."""
+    return [w for w in words if w != EOS and not lm.encode_word(w, False)] or ["<no context>"]
+
+
+def score_items(lm: WordLM, items: Sequence[MinimalPair], batch_size: int = 64) -> PairScores:
+    """Score each pair from a fresh state; a tie counts as an error (no preference for the correct form)."""
+    encoded, missing = [], Counter()
+    for index, item in enumerate(items):
+        # Each continuation is encoded after its prefix, so a word opening the text is spelt as such.
+        prefix = lm.encode(item.prefix)
+        good, bad = (lm.encode((*item.prefix, *cont)) for cont in (item.correct, item.wrong))
+        if not prefix or good is None or bad is None:
+            missing.update(unspellable(lm, (*item.prefix, *item.correct, *item.wrong)))
+            continue
+        encoded.append((index, item, prefix, good[len(prefix):], bad[len(prefix):]))
+    prefixes = [e[2] for e in encoded]
+    scores = (continuation_logprobs(lm.model, prefixes + prefixes, [e[3] for e in encoded] + [e[4] for e in encoded],
+                                    lm.device, batch_size) if encoded else [])
+    n = len(encoded)
+    rows = [item_row(index, item, scores[i] - scores[n + i]) for i, (index, item, *_) in enumerate(encoded)]
+    return PairScores(rows, len(items), len(items) - n, missing.most_common(20))
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A K-way probe: which of `options` follows `prefix` (the recall task's "she finally printed her ___")."""
+
+    prefix: tuple[str, ...]
+    options: tuple[str, ...]
+    answer: int  # index of the right option
+    source: str = ""
+    distance: int | None = None
+
+
+def score_choices(lm: WordLM, choices: Sequence[Choice], batch_size: int = 64) -> PairScores:
+    """Rows in the minimal-pair form: margin = log P(answer) − the best other option's log P, so an
+    item is correct when the answer strictly wins (a tie is an error)."""
+    pairs, spans, missing = [], [], Counter()
+    for index, choice in enumerate(choices):
+        prefix = lm.encode(choice.prefix)
+        full = [lm.encode((*choice.prefix, option)) for option in choice.options]
+        if not prefix or any(f is None for f in full):
+            missing.update(unspellable(lm, (*choice.prefix, *choice.options)))
+            continue
+        spans.append((index, len(pairs)))
+        pairs.extend((prefix, f[len(prefix):]) for f in full)
+    scores = (continuation_logprobs(lm.model, [p for p, _ in pairs], [c for _, c in pairs], lm.device, batch_size)
+              if pairs else [])
+    rows = []
+    for index, start in spans:
+        choice = choices[index]
+        mine = scores[start:start + len(choice.options)]
+        rest = [v for k, v in enumerate(mine) if k != choice.answer]
+        rows.append(item_row(index, choice, mine[choice.answer] - max(rest)))
+    return PairScores(rows, len(choices), len(choices) - len(rows), missing.most_common(20))
+
+
+def digest_of_testset(path: str | Path) -> str:
+    """Hash of a test set's content (both files of a Linzen .text/.gold pair): its cache name."""
+    path = Path(path)
+    parts = ([path.with_suffix(".text"), path.with_suffix(".gold")] if path.suffix.lower() in (".text", ".gold")
+             else [path])
+    digest = hashlib.sha256()
+    for part in parts:
+        try:
+            digest.update(part.read_bytes())
+        except OSError as exc:
+            raise ConfigError(f"{part}: cannot read test set ({exc.strerror or exc})") from None
+    return digest.hexdigest()[:16]
+
+
+def evaluate_testset(lm: WordLM, path: str | Path, out_dir: Path, items: Sequence[MinimalPair] | None = None
+                     ) -> tuple[dict, bool]:
+    """(result, cache hit) of `lm` on a minimal-pair file (`items`: the file, already loaded)."""
+    return evaluate_items(lm, str(path), digest_of_testset(path), lambda: items or load_testset(path), out_dir)
+
+
+def evaluate_items(lm: WordLM, testset: str, digest: str, items: Callable[[], Sequence], out_dir: Path,
+                   scorer: Callable[[WordLM, Sequence], PairScores] | None = None) -> tuple[dict, bool]:
+    """(result, cache hit) of `lm` on the items named `testset`, cached under `digest`; `items` is only
+    called on a cache miss; `scorer` defaults to minimal pairs (score_items)."""
+    target = eval_path(out_dir, lm.key, digest)
+    hit = cached_eval(target)
+    if hit is not None:
+        return hit, True
+    scores = (scorer or score_items)(lm, items())
+    result = {"format": EVAL_FORMAT, "model": lm.info, "model_key": lm.key, "testset": testset,
+              "testset_sha256": digest, "summary": scores.summary(), "item_rows": to_compact(scores.rows)}
+    write_json_atomic(target, result)
+    return result, False
+
+
+def check_testsets(paths: Sequence[str | Path]) -> dict[str, list[MinimalPair]]:
+    """Load every test set up front: a malformed file stops `eval` before anything is scored."""
+    return {str(p): load_testset(p) for p in paths}
+
+
+# --------------------------------------------------------------------------- the suite's own probes
+
+
+def evaluate_run_probes(saved: SavedModel, out_dir: Path, device: str = "cpu") -> tuple[dict, bool]:
+    """A saved run's own task probes (its task's `evaluate` on freshly prepared data), no training."""
+    from suite.task import get_task
+
+    target = eval_path(out_dir, saved.run_id, PROBES_KEY)
+    hit = cached_eval(target)
+    if hit is not None:
+        return hit, True
+    task = get_task(saved.cfg.task)
+    cfg = RunConfig.from_dict({**saved.cfg.to_dict(), "device": device})
+    data = task.prepare(cfg)
+    if list(data.vocab.itos) != list(saved.vocab.itos):
+        raise ConfigError(f"run {saved.run_id}: the task's data now yields a different vocabulary than the "
+                          "saved model's (did the corpus or the code change?); its probes cannot be scored")
+    metrics = task.evaluate(saved.model.to(device), data, cfg)
+    result = {"format": EVAL_FORMAT, "model": suite_word_lm(saved, device).info, "model_key": saved.run_id,
+              "testset": f"{saved.cfg.task} probes", "summary": metrics}
+    write_json_atomic(target, result)
+    return result, False
+
+
+def evaluate_agreement_probes(lm: WordLM, seed: int, size: str, out_dir: Path) -> tuple[dict, bool]:
+    """An external model on the agreement task's held-out items (seed, preset size), cached like a test set."""
+    name = f"agreement-probes-{size}-seed{seed}"
+    return evaluate_items(lm, name, name, lambda: agreement_probe_items(seed, size), out_dir)
+
+
+def evaluate_recall_probes(lm: WordLM, seed: int, size: str, out_dir: Path) -> tuple[dict, bool]:
+    """An external model on the recall task's test stories (seed, preset size): the key among K items."""
+    name = f"recall-probes-{size}-seed{seed}"
+    return evaluate_items(lm, name, name, lambda: recall_probe_choices(seed, size), out_dir, score_choices)
+
+
+def _probe_data(task_name: str, seed: int, size: str):
+    """A task's prepared data for a seed and preset size, exactly as its runs see it."""
+    from suite.run.sweep import run_options
+    from suite.task import get_task
+
+    task = get_task(task_name)
+    settings = task.settings(size)
+    cfg = RunConfig(task_name, train=settings.train, seed=seed, options=run_options(task, settings.options))
+    return task.prepare(cfg)
+
+
+def agreement_probe_items(seed: int, size: str = "quick") -> list[MinimalPair]:
+    """The agreement task's held-out minimal pairs for a seed and preset size: what external models
+    are scored on, so their numbers sit beside the suite's trained models on the same items."""
+    return list(_probe_data("agreement", seed, size).extra["probe_items"])
+
+
+def recall_probe_choices(seed: int, size: str = "quick") -> list[Choice]:
+    """The recall task's test stories as K-way choices, with the same prefix its runs are scored on."""
+    data = _probe_data("recall", seed, size)
+    items = tuple(data.extra["items"])
+    return [Choice((EOS, *story.prefix), items, items.index(story.key), f"recall d={d}", d)
+            for d, stories in sorted(data.extra["test"].items()) for story in stories]
+
+
+def summary_line(result: dict, hit: bool) -> str:
+    s, who = result["summary"], _who(result["model"])
+    name = f"{who['model']}" + (f" seed {who['seed']}" if who["seed"] is not None else "")
+    head = f"{name:<28} {Path(result['testset']).name:<24}"
+    if "error_rate" not in s or "scored" not in s:
+        return f"{head} probes scored{' (cached)' if hit else ''}: {json.dumps(_scalars(s))[:200]}"
+    return (f"{head} error {s['error_rate']:.3f} [{s['error_low']:.3f}, {s['error_high']:.3f}] on {s['scored']} items, "
+            f"{s['unscorable']} unscorable{' (cached)' if hit else ''}")
+
+
+def _scalars(metrics: dict) -> dict:
+    return {k: round(v, 4) for k, v in metrics.items() if isinstance(v, float)}

@@ -1,0 +1,112 @@
+"""Checks made before anything runs, for what only shows late otherwise: a model too large for memory, a
+corpus too small for one batch, a hub dataset that does not exist or cannot be reached. Each raises a
+ConfigError whose message is one line naming the problem and what would be valid."""
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import torch
+
+from suite.core.config import ConfigError, ModelConfig, RunConfig
+from suite.models.zoo import build_model, count_parameters
+
+# float32 bytes kept per parameter while training: weights and gradients, plus the optimiser's state
+# (AdamW: two moments; SGD: a momentum buffer when momentum is used).
+BYTES_PER_PARAMETER = {"adamw": 16, "sgd": 8, "sgd+momentum": 12}
+HUB_TIMEOUT_SECONDS = 5.0
+
+
+def parameter_count(model: ModelConfig, objective: str, vocab_size: int, num_outputs: int | None = None) -> int:
+    """Parameter count of a model, built on torch's meta device: nothing is allocated. An adaptive softmax
+    is counted as the full one, an upper bound (its cut-offs need the real vocabulary)."""
+    shape_only = dataclasses.replace(model, init="default", spectral_radius=None, forget_bias=None,
+                                     softmax="full", adaptive_cutoffs=())
+    with torch.device("meta"):
+        return count_parameters(build_model(shape_only, vocab_size, objective, num_outputs))
+
+
+def training_bytes(cfg: RunConfig, objective: str, vocab_size: int, num_outputs: int | None = None) -> int:
+    """Memory the parameters need while training: weights, gradients and optimiser state (activations,
+    which scale with batch × BPTT, come on top)."""
+    optimizer = cfg.train.optimizer + ("+momentum" if cfg.train.optimizer == "sgd" and cfg.train.momentum else "")
+    per_parameter = BYTES_PER_PARAMETER.get(optimizer, BYTES_PER_PARAMETER["adamw"])
+    return parameter_count(cfg.model, objective, vocab_size, num_outputs) * per_parameter
+
+
+def available_bytes(device: str) -> int:
+    """Memory free for new allocations on the device (RAM for cpu)."""
+    if device.startswith("cuda"):
+        return torch.cuda.mem_get_info(torch.device(device))[0]
+    import psutil
+
+    return psutil.virtual_memory().available
+
+
+def check_fits_in_memory(cfg: RunConfig, objective: str, vocab_size: int, num_outputs: int | None = None,
+                         concurrent: int = 1) -> None:
+    """Refuse a model whose parameters alone (× `concurrent` runs at once) exceed the free memory."""
+    try:
+        need = training_bytes(cfg, objective, vocab_size, num_outputs) * concurrent
+    except ConfigError:
+        raise
+    except Exception:  # e.g. a plugin model that cannot be built on the meta device: its run will tell
+        return
+    free = available_bytes(cfg.device)
+    if need > free:
+        count = parameter_count(cfg.model, objective, vocab_size, num_outputs)
+        runs = f" × {concurrent} runs at once" if concurrent > 1 else ""
+        raise ConfigError(f"{cfg.task}: model {cfg.model.label} (hidden {cfg.model.hidden}, {cfg.model.layers} "
+                          f"layer(s)) has {count:,} parameters with a vocabulary of {vocab_size} and needs ≈ "
+                          f"{_size(need)} to train ({cfg.train.optimizer}: weights, gradients, optimiser "
+                          f"state{runs}), but {_size(free)} is free on {cfg.device}; use a smaller --hidden "
+                          "or --layers")
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} TB"
+
+
+def check_stream_size(split: str, tokens: int, batch_size: int, bptt: int) -> None:
+    """Refuse a token stream too short for one full batch of `batch_size` columns × `bptt` steps."""
+    need = batch_size * bptt + 1  # +1: the last input still needs its next token as a target
+    if tokens < need:
+        raise ConfigError(f"the corpus's {split} split has {tokens:,} tokens, too few for one batch of "
+                          f"{batch_size} × BPTT {bptt} (needs ≥ {need:,}); use a larger corpus or a "
+                          "smaller batch_size/bptt")
+
+
+def check_hub_dataset(spec: str, timeout: float = HUB_TIMEOUT_SECONDS) -> None:
+    """Check a hub corpus name `dataset[:config]` against the Hugging Face hub, waiting at most `timeout`
+    seconds. Skipped when HF_HUB_OFFLINE or HF_DATASETS_OFFLINE is set (datasets' cache serves then)."""
+    if any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")):
+        return
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    name, _, config = spec.partition(":")
+    try:
+        info = HfApi().dataset_info(name, timeout=timeout)
+    except RepositoryNotFoundError:
+        raise ConfigError(f"no dataset '{name}' on the Hugging Face hub; give an existing hub name such as "
+                          "wikitext:wikitext-2-raw-v1, or a local folder with train/valid/test files") from None
+    except Exception as exc:  # no network, DNS, timeout, hub error: the name cannot be checked
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+        raise ConfigError(f"cannot reach the Hugging Face hub to check corpus '{spec}' ({reason}); pass a local "
+                          "folder, or set HF_DATASETS_OFFLINE=1 to use a copy in datasets' cache") from None
+    configs = hub_configs(info)
+    if config and configs and config not in configs:
+        raise ConfigError(f"hub dataset '{name}' has no config '{config}'; valid: {', '.join(configs)}")
+
+
+def hub_configs(info) -> list[str]:
+    """Config names a hub dataset's card declares ([] when it declares none)."""
+    card = getattr(info, "card_data", None) or {}
+    card = card.to_dict() if hasattr(card, "to_dict") else dict(card)
+    entries = card.get("configs") or card.get("dataset_info") or []
+    entries = entries if isinstance(entries, list) else [entries]
+    return [e["config_name"] for e in entries if isinstance(e, dict) and "config_name" in e]
