@@ -13,7 +13,8 @@ from suite.judge.task_report import REPORTS
 from suite.task import get_task
 from suite.evaluate.testsets import load_testset, score_pairs
 from suite.data.tokenizers import tokenizer_encoder
-from tasks.text_lm import first_words, init_output_layers, per_word_loss, time_to_target, unigram_perplexity
+from suite.data.grammar_corpus import unigram_perplexity
+from tasks.text_lm import first_words, init_output_layers, per_word_loss, time_to_target
 from tasks.text_lm.report import with_common_target
 
 TASK = get_task("text_lm")

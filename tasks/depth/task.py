@@ -16,7 +16,7 @@ from suite.models.registry import ARCHITECTURES
 from suite.task import Task, TaskData, TaskSettings, by_size, register_task
 from suite.training.trainer import evaluate_loss
 
-from tasks.grammar_lm import GrammarOptions, grammar_streams
+from suite.data.grammar_corpus import GrammarOptions, grammar_streams
 
 from .meter import LayerGradientMeter, gradient_metrics
 

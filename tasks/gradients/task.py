@@ -24,7 +24,7 @@ from suite.core.options import TaskOptions, option
 from suite.models.registry import ARCHITECTURES
 from suite.task import RunOutcome, Task, TaskData, TaskSettings, by_size, register_task
 from suite.training.trainer import TrainResult, evaluate_loss
-from tasks.grammar_lm import GrammarOptions, grammar_streams, unigram_perplexity
+from suite.data.grammar_corpus import GrammarOptions, grammar_streams, unigram_perplexity
 
 from .measurement import linearised, random_token_batch, stage_metrics, stream_windows
 

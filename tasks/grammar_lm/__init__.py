@@ -3,5 +3,5 @@
 The shortest complete task package: `task.py` measures (options, sizes, data, metrics), `report.py`
 judges (its table). Copy it to start a new task.
 """
-from .task import GrammarLM, GrammarOptions, grammar_streams, unigram_perplexity  # noqa: F401
+from .task import GrammarLM  # noqa: F401
 from . import report  # noqa: F401  (registers the report)

@@ -25,7 +25,7 @@ from suite.task import Task, TaskData, TaskSettings, by_size, register_task
 from suite.data.tokenizers import KINDS, TokenizerSpec, get_tokenizer
 from suite.training.trainer import TrainResult, evaluate_loss
 
-from tasks.grammar_lm import unigram_perplexity
+from suite.data.grammar_corpus import unigram_perplexity
 
 # pytorch/examples word_language_model: SGD lr 20, ÷4 when validation stalls, clip 0.25, BPTT 35, batch 20.
 RECIPE = dict(optimizer="sgd", lr=20.0, clip=0.25, schedule="plateau", plateau_factor=4.0, bptt=35,

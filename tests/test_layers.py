@@ -1,0 +1,121 @@
+"""The framework's layers, read from the source: every import in suite/ points down the stated order, no
+module imports itself round a cycle, and a task package imports only the framework and itself."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# suite/__init__.py states the same order; a sub-package may import only its own layer and those before it
+LAYERS = ("core", "data", "models", "training", "task", "run", "judge", "evaluate", "cli")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> list[tuple[str, int]]:
+    """Every module a file imports (at any depth of the file, lazy imports included), with its line."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[:len(anchor) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.append((base, node.lineno))
+            found += [(f"{base}.{alias.name}", node.lineno) for alias in node.names]  # `from pkg import module`
+    return found
+
+
+def layer_of(module: str) -> int | None:
+    parts = module.split(".")
+    if parts[0] != "suite" or len(parts) < 2:
+        return None
+    return LAYERS.index(parts[1]) if parts[1] in LAYERS else None
+
+
+def suite_files() -> list[Path]:
+    return sorted((ROOT / "suite").rglob("*.py"))
+
+
+def wrong_way_imports() -> list[str]:
+    problems = []
+    for path in suite_files():
+        own = layer_of(module_name(path))
+        for target, line in imports_of(path):
+            theirs = layer_of(target)
+            if own is not None and theirs is not None and theirs > own:
+                problems.append(f"{path.relative_to(ROOT)}:{line} ({LAYERS[own]}) imports {target} ({LAYERS[theirs]})")
+    return problems
+
+
+def test_every_import_in_suite_points_down_the_layers():
+    assert wrong_way_imports() == []
+
+
+def test_the_layer_test_sees_a_wrong_way_import(tmp_path, monkeypatch):
+    """The walk itself can fail: a core module importing the judge is caught."""
+    fake = tmp_path / "suite" / "core" / "bad.py"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("def f():\n    from suite.judge.stats import mean_ci\n")
+    monkeypatch.setattr(__import__(__name__), "ROOT", tmp_path)
+    assert wrong_way_imports() == ["suite/core/bad.py:2 (core) imports suite.judge.stats (judge)",
+                                   "suite/core/bad.py:2 (core) imports suite.judge.stats.mean_ci (judge)"]
+
+
+def test_suite_has_no_import_cycle():
+    modules = {module_name(p): p for p in suite_files()}
+    graph = {m: {t for t, _ in imports_of(p) if t in modules and t != m} for m, p in modules.items()}
+    # a package's __init__ re-exporting its own modules is not a cycle with them
+    graph = {m: {t for t in ts if not (modules[m].name == "__init__.py" and t.startswith(m + "."))}
+             for m, ts in graph.items()}
+    visiting, done, cycles = set(), set(), []
+
+    def visit(node, trail):
+        if node in visiting:
+            cycles.append(" → ".join(trail[trail.index(node):] + [node]))
+            return
+        if node in done:
+            return
+        visiting.add(node)
+        for nxt in sorted(graph[node]):
+            visit(nxt, trail + [node])
+        visiting.discard(node)
+        done.add(node)
+
+    for module in sorted(graph):
+        visit(module, [])
+    assert cycles == []
+
+
+def test_suite_has_at_least_four_layer_packages_and_nothing_loose_but_the_task_interface():
+    packages = [p.name for p in (ROOT / "suite").iterdir() if (p / "__init__.py").exists()]
+    assert set(packages) == set(LAYERS) - {"task"}
+    loose = sorted(p.name for p in (ROOT / "suite").glob("*.py"))
+    assert loose == ["__init__.py", "task.py"]
+
+
+@pytest.mark.parametrize("package", sorted(p.name for p in (ROOT / "tasks").iterdir()
+                                            if (p / "__init__.py").exists()))
+def test_a_task_package_imports_only_the_framework_and_itself(package):
+    outside = []
+    for path in sorted((ROOT / "tasks" / package).rglob("*.py")):
+        for target, line in imports_of(path):
+            if target.startswith("tasks.") and not target.startswith(f"tasks.{package}"):
+                outside.append(f"{path.relative_to(ROOT)}:{line} imports {target}")
+    assert outside == []
+
+
+def test_no_source_file_is_longer_than_400_lines():
+    long = [f"{p.relative_to(ROOT)}: {n}" for p in [*suite_files(), *sorted((ROOT / "tasks").rglob("*.py"))]
+            if (n := len(p.read_text().splitlines())) > 400]
+    assert long == []
