@@ -13,6 +13,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from suite.core.config import ConfigError, ModelConfig
+from suite.core.families import BUILTIN_RECURRENT
 from suite.models.registry import ARCHITECTURES, Architecture, register_architecture
 from suite.models.softmax import output_layer
 
@@ -317,6 +318,7 @@ for _kind, _text in [
     ("gru", "gated recurrent unit (Cho et al. 2014)"),
 ]:
     recurrent_architecture(_kind, _text, lambda i, h, b, k=_kind: FusedLayer(k, i, h, b))
+assert tuple(GATES) == BUILTIN_RECURRENT, "suite/core/families.py names the zoo's built-in cells"
 
 
 def validate_model_config(cfg: ModelConfig, objective: str) -> None:
