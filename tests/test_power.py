@@ -3,8 +3,8 @@ kind, and the guard reading the variability the values themselves show."""
 import numpy as np
 import pytest
 
-from suite.judge.claims import (EQUIVALENCE, INCONCLUSIVE, MEAN, NOT_REPRODUCED, RATES, REPRODUCED, WELCH, Rule,
-                                judge_part)
+from suite.judge.claims import EQUIVALENCE, INCONCLUSIVE, MEAN, NOT_REPRODUCED, RATES, REPRODUCED, WELCH, Rule
+from suite.judge.parts import judge_part
 from suite.judge.power import CAP, PLANNING_MARGIN, POWER, measured_spread, power, units_for
 
 SWEEPS = 200
