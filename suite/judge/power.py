@@ -17,7 +17,7 @@ from scipy import stats as sps
 from scipy.stats import fisher_exact
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from suite.judge.claims import (EQUIVALENCE, INCONCLUSIVE, MEAN, RATES, REPRODUCED, WELCH, Rule,
+from suite.judge.claims import (EQUIVALENCE, INCONCLUSIVE, MEAN, RATES, REPRODUCED, Rule,
                                 directional_verdict, equivalence_codes, equivalence_verdict, verdict_codes)
 from suite.judge.stats import LEVEL, Interval, difference_ci, mean_ci
 
