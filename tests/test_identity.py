@@ -57,7 +57,8 @@ def test_thread_count_and_torch_version_are_part_of_the_run_id():
     cfg = RunConfig("grammar_lm")
     assert identify(cfg, 1).run_id != identify(cfg, 2).run_id
     assert identify(cfg, 1).run_id == identify(cfg, 1).run_id
-    assert identify(cfg, 2).identity == {"torch": torch.__version__, "threads": 2}
+    assert identify(cfg, 2).identity == {"code": identify(cfg, 2).identity["code"], "torch": torch.__version__,
+                                         "threads": 2}
     assert RunConfig.from_dict(identify(cfg, 2).to_dict()).run_id == identify(cfg, 2).run_id
     on_gpu = RunConfig("grammar_lm", device="cuda")  # CPU threads only feed the GPU: not part of its identity
     assert identify(on_gpu, 1).run_id == identify(on_gpu, 16).run_id

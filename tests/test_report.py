@@ -6,7 +6,8 @@ import pytest
 from suite.judge.claims import REPRODUCED, Check, Claim
 from suite.core.config import ModelConfig, RunConfig
 from suite.judge.task_report import REPORTS, TaskReport, register_report
-from suite.judge.report import seeds_by_task, write_outputs
+from suite.judge.pages import seeds_by_task
+from suite.judge.report import write_outputs
 
 
 def record(arch, seed, ppl):

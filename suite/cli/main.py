@@ -95,8 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = (lambda *a: None) if args.quiet else print
     started = time.perf_counter()
     if args.command == "report":
-        records = finished_records_of(args.out, configs)
+        other_code: list[str] = []
+        records = finished_records_of(args.out, configs, other_code)
         log(f"{len(records)} of {len(configs)} runs of this sweep are cached under {args.out}")
+        for line in other_code:
+            print(f"run_suite.py: {line}", file=sys.stderr)
     else:
         with signals_as_exit():
             records = run_sweep(configs, args.out, execution, log=log)

@@ -84,11 +84,12 @@ class RunConfig:
     seed: int = 0
     options: dict[str, Any] = field(default_factory=dict)  # task-specific, JSON-serialisable
     device: str = "cpu"
-    # What else changes a run's numbers, so that it is part of the run id (the cache key): the torch
-    # version, on CPU the intra-op thread count (a different split of each matrix product changes the last
+    # What else changes a run's numbers, so that it is part of the run id (the cache key): the version of
+    # the code the run executes (suite/run/code_version.py: a record made by code that computes different
+    # numbers is never reused), the torch version, on CPU the intra-op thread count (a different split of each matrix product changes the last
     # digits of every metric, so a run with 1 thread is not the run with 2), and a hash of the source of
     # any plugin module that registered the run's architecture or task (a plugin that registers its own
-    # `lstm` must not be served the built-in lstm's results). Filled in by suite.identity.identify;
+    # `lstm` must not be served the built-in lstm's results). Filled in by suite.run.identity.identify;
     # changing --workers therefore changes threads and reruns the sweep, which is the honest price.
     identity: dict[str, Any] = field(default_factory=dict)
 

@@ -10,10 +10,11 @@ import json
 import math
 from typing import Any, Callable, Hashable, Iterable, Sequence
 
+from suite.core.families import BUILTIN_RECURRENT
+from suite.run.records import FINISHED  # noqa: F401  (re-exported for report modules)
 from suite.judge.stats import Interval, geometric_mean_ci, mean_ci, pooled_rate_ci
 from suite.task import all_tasks
 
-FINISHED = ("ok", "diverged")
 
 
 # --------------------------------------------------------------------------- records
@@ -22,6 +23,14 @@ FINISHED = ("ok", "diverged")
 def unique_runs(records: Iterable[dict]) -> list[dict]:
     """One record per run id (the last one wins): a config listed twice in a sweep is one run."""
     return list({r["run_id"]: r for r in records}.values())
+
+
+def literature_runs(records: Iterable[dict]) -> list[dict]:
+    """Records of the built-in zoo (suite.core.families and the Transformer reference) made without a plugin
+    replacing the architecture: the only ones a claim from the literature is judged on."""
+    builtin = (*BUILTIN_RECURRENT, "transformer")
+    return [r for r in records
+            if arch(r) in builtin and not (r["config"].get("identity") or {}).get("plugins")]
 
 
 def ok_runs(records: Iterable[dict], *tasks: str) -> list[dict]:

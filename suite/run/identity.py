@@ -13,7 +13,8 @@ import torch
 
 from suite.core.config import RunConfig
 from suite.models.zoo import ARCHITECTURES
-from suite.task import TASKS
+from suite.run.code_version import task_code_version
+from suite.task import TASKS, get_task
 
 # plugin module name -> (hash of its source, {"arch:NAME" or "task:NAME": the object it registered})
 _PLUGINS: dict[str, tuple[str, dict[str, object]]] = {}
@@ -71,9 +72,9 @@ def plugin_hashes(cfg: RunConfig) -> dict[str, str]:
 
 
 def identify(cfg: RunConfig, threads: int) -> RunConfig:
-    """The config with its identity filled in: torch version, threads (on CPU, where they split the
-    arithmetic; on a GPU they only feed it) and plugin sources."""
-    identity: dict = {"torch": torch.__version__}
+    """The config with its identity filled in: the version of the code the run executes, torch version,
+    threads (on CPU, where they split the arithmetic; on a GPU they only feed it) and plugin sources."""
+    identity: dict = {"code": task_code_version(get_task(cfg.task)), "torch": torch.__version__}
     if cfg.device == "cpu":
         identity["threads"] = threads
     plugins = plugin_hashes(cfg)

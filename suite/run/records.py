@@ -124,18 +124,29 @@ def load_records(out_dir: Path, run_ids: Iterable[str] | None = None,
     return records
 
 
-def finished_records_of(out_dir: Path, configs: Sequence[RunConfig]) -> list[dict]:
+def finished_records_of(out_dir: Path, configs: Sequence[RunConfig], other_code: list[str] | None = None
+                        ) -> list[dict]:
     """The finished records of a sweep's configs, one per config, found by what each asked for: a run
     cached under another identity (thread count, torch version) still serves `report` and `eval`; the one
-    with the config's own identity is preferred."""
-    own = {cfg.request_id: cfg.run_id for cfg in configs}
+    with the config's own identity is preferred. Only records made by the code each config would run with now
+    (its identity's code version) count; `other_code` receives one line per code version set aside."""
+    own = {cfg.request_id: cfg for cfg in configs}
     found: dict[str, dict] = {}
+    stale: dict[tuple[str, str], int] = {}
     for record in load_records(out_dir):
         if record["status"] not in FINISHED:
             continue
         request = RunConfig.from_dict(record["config"]).request_id
-        if request in own and (request not in found or record["run_id"] == own[request]):
+        if request not in own:
+            continue
+        made_by = record["config"].get("identity", {}).get("code", "unknown")
+        if made_by != own[request].identity.get("code", made_by):
+            stale[(record["config"]["task"], made_by)] = stale.get((record["config"]["task"], made_by), 0) + 1
+            continue
+        if request not in found or record["run_id"] == own[request].run_id:
             found[request] = record
+    if other_code is not None:
+        other_code.extend(f"{n} {task} record(s) made by code version {version}, not the current "
+                          f"{next(c for c in configs if c.task == task).identity.get('code')}: set aside"
+                          for (task, version), n in sorted(stale.items()))
     return [found[r] for r in dict.fromkeys(cfg.request_id for cfg in configs) if r in found]
-
-

@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from suite import __version__
 from suite.core.config import ConfigError, RunConfig
+from suite.run.code_version import git_commit
 from suite.run.identity import import_plugins
 from suite.run.locks import claim
 from suite.run.records import FINISHED, cached_record, record_path
@@ -70,7 +71,21 @@ def plan_execution(workers: int | None, device: str, plugins: Sequence[str] = ()
 
 
 def versions() -> dict[str, str]:
-    return {"suite": __version__, "torch": torch.__version__, "python": platform.python_version()}
+    return {"suite": __version__, "torch": torch.__version__, "python": platform.python_version(),
+            "commit": git_commit() or "unknown"}
+
+
+def machine() -> dict[str, object]:
+    """Where a run ran, recorded with it: the report names the machine of its records, not its own."""
+    return {"platform": platform.platform(), "cores": available_cores(), "processor": _processor()}
+
+
+def _processor() -> str:
+    try:  # Linux names the model; platform.processor() often gives only the architecture or nothing
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        return next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
 
 
 def device_name(device: str) -> str:
@@ -141,7 +156,7 @@ def _train(cfg: RunConfig, execution: Execution, save_to: Path | None = None) ->
     import_plugins(execution.plugins)
     record = {"run_id": cfg.run_id, "label": cfg.model.label, "config": cfg.to_dict(), "seed": cfg.seed,
               "versions": versions(), "threads": execution.threads, "plugins": list(execution.plugins),
-              "host": platform.node(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+              "host": platform.node(), "machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
               "device": device_name(cfg.device), "precision": cfg.train.precision}
     started = time.perf_counter()
     try:

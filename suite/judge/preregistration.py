@@ -1,0 +1,131 @@
+"""Rules frozen before the confirmatory data: each claim's rule hash, the pre-registration file, and what a
+report makes of a claim whose rule, seeds or power differ from what was registered.
+
+Exploration and confirmation use separate seed blocks. Seeds below `EXPLORATORY_BELOW` were free to look at
+while designing the rules (calibration, pilots); the confirmatory block starts at `CONFIRMATORY_START` and is
+run only after `run_suite.py preregister` has written, from a pilot on exploratory seeds, every claim's rule
+hash, the between-seed SD each claim part showed and the seeds its power needs. A claim judged with a rule
+whose hash differs from the registered one, or on seeds outside the confirmatory block, is exploratory.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from suite.judge.claims import MEAN, Claim, Part
+from suite.judge.power import CAP, PLANNING_MARGIN, measured_spread, units_needed
+from suite.run.code_version import source_file
+
+EXPLORATORY_BELOW = 1000  # seeds 0…999: calibration, pilots, rule design
+CONFIRMATORY_START = 2000  # the fresh block, never looked at before the rules are frozen
+MIN_SEEDS = 3  # a task without claims (or whose claims need fewer) still gets an interval over seeds
+# The judging core every claim's verdict runs through: part of every rule hash.
+JUDGING_CORE = ("suite.judge.claims", "suite.judge.parts", "suite.judge.power", "suite.judge.stats")
+CONFIRMATORY, NOT_REGISTERED = "confirmatory", "exploratory: not pre-registered"
+CHANGED = "exploratory: rule changed after pre-registration"
+EXPLORATORY_SEEDS = "exploratory: judged on exploratory seeds"
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def registration_path() -> Path:
+    """The committed pre-registration of the reference run (preregistration/confirm.json)."""
+    return project_root() / "preregistration" / "confirm.json"
+
+
+# --------------------------------------------------------------------------- rule hashes
+
+
+def rule_hash(claim: Claim) -> str:
+    """Hash of everything that decides a claim's verdict from its records: statement and rule in words, every
+    distinct part rule (test, thresholds, design effect, unit), and the source of the modules that compute its
+    statistic and verdict (the claim's own and the judging core). Data never enters it."""
+    rules = sorted({json.dumps(dataclasses.asdict(p.rule), sort_keys=True) for p in claim.parts})
+    code = {name: _source_digest(name) for name in sorted({*claim.code, *JUDGING_CORE})}
+    payload = {"id": claim.id, "statement": claim.statement, "rule": claim.rule, "part_rules": rules, "code": code}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _source_digest(module: str) -> str:
+    path = source_file(module)
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path else "missing"
+
+
+# --------------------------------------------------------------------------- planning from a pilot
+
+
+def part_plan(part: Part) -> dict[str, Any]:
+    """What the pilot says about one part: its measured spread and the units its power needs."""
+    spread = measured_spread(part.rule, part.values, part.reference)
+    needed = units_needed(part.rule, part.values, part.reference, margin=PLANNING_MARGIN)
+    pilot_units = len(part.values) if part.rule.test == MEAN else min(len(part.values), len(part.reference))
+    return {"name": part.name, "rule": dataclasses.asdict(part.rule), "tasks": list(part.tasks),
+            "pilot_units": pilot_units, "measured_spread": [_finite(s) for s in spread],
+            "seeds_needed": needed, "feasible": needed is not None}
+
+
+def _finite(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else round(float(value), 6)
+
+
+def plan(claims: list[Claim], tasks_run: list[str], pilot: dict[str, Any]) -> dict[str, Any]:
+    """The pre-registration: per claim its rule hash and part plans; per task the confirmatory seed count —
+    the most any of its feasible parts needs (at least MIN_SEEDS; a part that would need more than CAP seeds
+    is registered as such and reads "inconclusive: would need more seeds" rather than inflating the run)."""
+    seeds = {task: MIN_SEEDS for task in tasks_run}
+    registered = []
+    for claim in claims:
+        parts = [part_plan(p) for p in claim.parts]
+        for p in parts:
+            for task in p["tasks"]:
+                if p["feasible"] and task in seeds:
+                    seeds[task] = max(seeds[task], p["seeds_needed"])
+        registered.append({"id": claim.id, "statement": claim.statement, "rule_hash": rule_hash(claim),
+                           "parts": parts})
+    return {"format": 1, "confirmatory_start": CONFIRMATORY_START, "cap": CAP, "planning_margin": PLANNING_MARGIN,
+            "pilot": pilot, "claims": registered,
+            "tasks": {task: {"seeds": n, "first_seed": CONFIRMATORY_START} for task, n in sorted(seeds.items())}}
+
+
+def load(path: Path | None = None) -> dict[str, Any] | None:
+    """The pre-registration, or None when there is none (every claim then reads exploratory)."""
+    path = registration_path() if path is None else Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def confirmatory_seeds(task: str, registration: dict[str, Any] | None = None) -> tuple[int, ...] | None:
+    """The seeds the confirm preset runs for a task: a fresh block, as many as its claims' power needs."""
+    registration = load() if registration is None else registration
+    if registration is None:
+        return None
+    entry = registration["tasks"].get(task, {"seeds": MIN_SEEDS, "first_seed": registration["confirmatory_start"]})
+    return tuple(range(entry["first_seed"], entry["first_seed"] + entry["seeds"]))
+
+
+# --------------------------------------------------------------------------- judging against it
+
+
+def status(claim: Claim, seeds: set[int], registration: dict[str, Any] | None) -> str:
+    """Confirmatory, or why the claim is exploratory: not registered, rule changed, exploratory seeds."""
+    entry = next((c for c in (registration or {}).get("claims", []) if c["id"] == claim.id), None)
+    if entry is None:
+        return NOT_REGISTERED
+    if entry["rule_hash"] != rule_hash(claim):
+        return f"{CHANGED} (registered {entry['rule_hash']}, now {rule_hash(claim)})"
+    if seeds and min(seeds) < registration["confirmatory_start"]:
+        return EXPLORATORY_SEEDS
+    return CONFIRMATORY
+
+
+def registered_part(claim: Claim, part: Part, registration: dict[str, Any] | None) -> dict[str, Any] | None:
+    entry = next((c for c in (registration or {}).get("claims", []) if c["id"] == claim.id), None)
+    return next((p for p in entry["parts"] if p["name"] == part.name), None) if entry else None
