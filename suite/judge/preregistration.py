@@ -1,8 +1,7 @@
 """Rules frozen before the confirmatory data: each claim's rule hash, the pre-registration file, and what a
 report makes of a claim whose rule, seeds or power differ from what was registered.
 
-Exploration and confirmation use separate seed blocks. Seeds below `EXPLORATORY_BELOW` were free to look at
-while designing the rules (calibration, pilots); the confirmatory block starts at `CONFIRMATORY_START` and is
+Exploration and confirmation use separate seed blocks (suite/run/seed_blocks.py); the confirmatory block is
 run only after `run_suite.py preregister` has written, from a pilot on exploratory seeds, every claim's rule
 hash, the between-seed SD each claim part showed and the seeds its power needs. A claim judged with a rule
 whose hash differs from the registered one, or on seeds outside the confirmatory block, is exploratory.
@@ -19,24 +18,13 @@ from typing import Any
 from suite.judge.claims import MEAN, Claim, Part
 from suite.judge.power import CAP, PLANNING_MARGIN, measured_spread, units_needed
 from suite.run.code_version import source_file
+from suite.run.seed_blocks import CONFIRMATORY_START, EXPLORATORY_BELOW, MIN_SEEDS, load_registration  # noqa: F401
 
-EXPLORATORY_BELOW = 1000  # seeds 0…999: calibration, pilots, rule design
-CONFIRMATORY_START = 2000  # the fresh block, never looked at before the rules are frozen
-MIN_SEEDS = 3  # a task without claims (or whose claims need fewer) still gets an interval over seeds
 # The judging core every claim's verdict runs through: part of every rule hash.
 JUDGING_CORE = ("suite.judge.claims", "suite.judge.parts", "suite.judge.power", "suite.judge.stats")
 CONFIRMATORY, NOT_REGISTERED = "confirmatory", "exploratory: not pre-registered"
 CHANGED = "exploratory: rule changed after pre-registration"
 EXPLORATORY_SEEDS = "exploratory: judged on exploratory seeds"
-
-
-def project_root() -> Path:
-    return Path(__file__).resolve().parents[2]
-
-
-def registration_path() -> Path:
-    """The committed pre-registration of the reference run (preregistration/confirm.json)."""
-    return project_root() / "preregistration" / "confirm.json"
 
 
 # --------------------------------------------------------------------------- rule hashes
@@ -95,20 +83,7 @@ def plan(claims: list[Claim], tasks_run: list[str], pilot: dict[str, Any]) -> di
 
 def load(path: Path | None = None) -> dict[str, Any] | None:
     """The pre-registration, or None when there is none (every claim then reads exploratory)."""
-    path = registration_path() if path is None else Path(path)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def confirmatory_seeds(task: str, registration: dict[str, Any] | None = None) -> tuple[int, ...] | None:
-    """The seeds the confirm preset runs for a task: a fresh block, as many as its claims' power needs."""
-    registration = load() if registration is None else registration
-    if registration is None:
-        return None
-    entry = registration["tasks"].get(task, {"seeds": MIN_SEEDS, "first_seed": registration["confirmatory_start"]})
-    return tuple(range(entry["first_seed"], entry["first_seed"] + entry["seeds"]))
+    return load_registration(path)
 
 
 # --------------------------------------------------------------------------- judging against it

@@ -9,6 +9,7 @@ rebuilds it in seconds, and on another machine identically but for its "rendered
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -129,3 +130,32 @@ def replace_previous_outputs(out_dir: Path, written: set[str]) -> None:
                if Path(p).resolve().is_relative_to(out_dir.resolve())}
     write_text_atomic(manifest, json.dumps({"files": sorted(written), "plot_data": dict(sorted(digests.items()))},
                                            indent=1) + "\n")
+
+
+def literature_claims(records: list[dict]) -> list:
+    """Every section's claims on these records, judged exactly as the report judges them (no files written)."""
+    all_tasks()
+    finished = [r for r in unique_runs(records) if r.get("status") in FINISHED]
+    claims = []
+    for _, rep in sorted(REPORTS.items()):
+        mine = [r for r in finished if r["config"]["task"] in rep.tasks]
+        if mine:
+            claims += rep.claims(literature_runs(mine))
+    return claims
+
+
+def write_preregistration(records: list[dict], path: Path, command: str) -> dict[str, Any]:
+    """From a pilot on exploratory seeds: every claim's rule hash, the variability of each part and the seeds
+    its power needs, and per task the confirmatory seeds (suite/judge/preregistration.py `plan`)."""
+    seeds = sorted({r["config"]["seed"] for r in records})
+    if not seeds or seeds[-1] >= preregistration.EXPLORATORY_BELOW:
+        raise ValueError(f"a pilot must use exploratory seeds only (below {preregistration.EXPLORATORY_BELOW}); "
+                         f"got {seeds[-1] if seeds else 'no records'}")
+    facts = provenance_facts(records)
+    pilot = {"command": command, "seeds": seeds, "runs": facts["runs"], "commits": facts["commits"],
+             "code_versions": facts["code_versions"]}
+    tasks = sorted({r["config"]["task"] for r in records})
+    registration = preregistration.plan(literature_claims(records), tasks, pilot)
+    registration["registered"] = time.strftime("%Y-%m-%d %H:%M %Z")
+    write_text_atomic(path, json.dumps(registration, indent=1, ensure_ascii=False) + "\n")
+    return registration

@@ -27,6 +27,8 @@ def source_file(name: str) -> Path | None:
         return Path(loaded)
     top, _, rest = name.partition(".")
     spec = importlib.util.find_spec(top)  # top-level packages only: cheap, imports nothing
+    if spec is not None and not rest and spec.origin and spec.origin.endswith(".py"):
+        return Path(spec.origin)  # a top-level module or package
     if spec is None or not spec.submodule_search_locations:
         return None
     for folder in spec.submodule_search_locations:

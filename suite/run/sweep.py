@@ -7,6 +7,7 @@ from typing import Any
 
 from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig, replace
 from suite.core.options import moved_option, option_names
+from suite.run.seed_blocks import confirmatory_seeds, load_registration, registration_path
 from suite.task import Task, all_tasks, check_run_config
 
 
@@ -30,15 +31,18 @@ class Preset:
     tasks: tuple[str, ...] | None = None  # None = every registered task
 
 
+_STANDARD_VARIANTS = (Variant("rnn_tanh"), Variant("rnn_relu"), Variant("lstm"), Variant("gru"),
+                      Variant("lstm", layers=2), Variant("lstm", layers=2, skip="residual"))
 PRESETS = {p.name: p for p in [
     Preset("smoke", "smoke", "tiny models, a few steps: checks the pipeline end to end (< 60 s)",
            (Variant("rnn_tanh"), Variant("lstm")), (0,), ("grammar_lm",)),
     Preset("quick", "quick", "every task; rnn_tanh, lstm, gru, 2-layer lstm; 1 seed (< 10 min on 2 cores)",
            (Variant("rnn_tanh"), Variant("lstm"), Variant("gru"), Variant("lstm", layers=2)), (0,)),
-    Preset("standard", "standard", "every task and architecture, stacks with/without skips; 3 seeds "
-           "(< 90 min on 2 cores)",
-           (Variant("rnn_tanh"), Variant("rnn_relu"), Variant("lstm"), Variant("gru"),
-            Variant("lstm", layers=2), Variant("lstm", layers=2, skip="residual")), (0, 1, 2)),
+    Preset("standard", "standard", "every task and architecture, stacks with/without skips; exploratory seeds "
+           "(the pilot the confirm preset is planned from; < 60 min on 2 cores)", _STANDARD_VARIANTS, (0, 1, 2)),
+    Preset("confirm", "standard", "the reference run: standard's models and budgets on the fresh confirmatory seed "
+           "block (2000 on), as many seeds per task as its claims' power needs (preregistration/confirm.json)",
+           _STANDARD_VARIANTS, ()),
     Preset("paper", "paper", "larger models, 5 seeds, every architecture and depth: for a GPU or a cluster",
            (Variant("rnn_tanh"), Variant("rnn_relu"), Variant("lstm"), Variant("gru"),
             Variant("lstm", layers=2), Variant("lstm", layers=4, skip="residual"),
@@ -124,7 +128,14 @@ def _expand_task(name: str, preset: Preset, over: Overrides, notices: list[str])
 
 
 def task_seeds(task: Task, preset: Preset) -> tuple[int, ...]:
-    """The preset's seeds, or as many as the task's claims need (seeds 0…n−1, so the preset's are reused)."""
+    """The confirm preset: the task's pre-registered block of confirmatory seeds. Other presets: their seeds,
+    or as many as the task's claims need at that size (seeds 0…n−1, so the preset's are reused)."""
+    if preset.name == "confirm":
+        registration = load_registration()
+        if registration is None:
+            raise ConfigError(f"the confirm preset needs a pre-registration ({registration_path()}); write it "
+                              "with run_suite.py preregister after a standard pilot")
+        return confirmatory_seeds(task.name, registration)
     count = task.seed_count(preset.size)
     return preset.seeds if count is None else tuple(range(count))
 

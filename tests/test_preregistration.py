@@ -1,0 +1,77 @@
+"""Rules frozen before the confirmatory data: rule hashes, the plan a pilot writes, the confirm preset's seeds,
+and a claim marked exploratory when its rule changed after pre-registration or ran on exploratory seeds."""
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from suite.core.config import ConfigError
+from suite.judge import preregistration as prereg
+from suite.judge.claims import MEAN, WELCH, Claim, Rule
+from suite.judge.parts import claim_from_parts, judge_part
+from suite.run import seed_blocks, sweep
+
+RULE = Rule(MEAN, min_effect=0.02, design_effect=0.07, basis="test")
+
+
+@pytest.fixture
+def rule_module(tmp_path, monkeypatch):
+    """A rule module of the claim's own, importable by name, that a test can edit."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = tmp_path / "rule_for_prereg_test.py"
+    path.write_text("MIN_EFFECT = 0.02\n")
+    yield path
+    sys.modules.pop("rule_for_prereg_test", None)
+
+
+def claim(values, rule=RULE, code=("rule_for_prereg_test",)):
+    c = Claim("test.claim", "an effect exists", "a paper", "per seed, t-interval", "inconclusive", "", code=code)
+    return claim_from_parts(c, [judge_part("lstm", rule, values, tasks=("task_a",))])
+
+
+def test_the_rule_hash_follows_the_rule_and_its_code_but_not_the_data(rule_module):
+    first = prereg.rule_hash(claim([0.1, 0.2, 0.15]))
+    assert prereg.rule_hash(claim([0.5, 0.4, 0.45, 0.3])) == first  # other data, same rule
+    assert prereg.rule_hash(claim([0.1, 0.2], rule=Rule(MEAN, 0.03, 0.07, "test"))) != first  # a threshold
+    rule_module.write_text("MIN_EFFECT = 0.03\n")
+    assert prereg.rule_hash(claim([0.1, 0.2, 0.15])) != first  # the code that computes it
+
+
+def test_a_rule_edited_after_preregistration_reads_exploratory(rule_module):
+    pilot = claim(list(np.random.default_rng(0).normal(0.1, 0.05, 8)))
+    registration = prereg.plan([pilot], ["task_a"], {"seeds": list(range(8))})
+    confirm_seeds = set(range(2000, 2010))
+    same = claim([0.1, 0.12, 0.09])
+    assert prereg.status(same, confirm_seeds, registration) == prereg.CONFIRMATORY
+    assert prereg.status(same, {0, 1, 2}, registration) == prereg.EXPLORATORY_SEEDS
+    rule_module.write_text("MIN_EFFECT = 0.01  # loosened after seeing the data\n")
+    assert prereg.status(claim([0.1, 0.12, 0.09]), confirm_seeds, registration).startswith(prereg.CHANGED)
+    other = Claim("test.other", "s", "p", "r", "inconclusive", "")
+    assert prereg.status(other, confirm_seeds, registration) == prereg.NOT_REGISTERED
+
+
+def test_the_plan_gives_each_task_the_seeds_its_parts_need_and_never_more_than_the_cap(rule_module):
+    rng = np.random.default_rng(1)
+    quiet = claim(list(rng.normal(0.10, 0.02, 10)))
+    noisy = Claim("test.noisy", "s", "p", "r", "inconclusive", "", code=("rule_for_prereg_test",))
+    noisy = claim_from_parts(noisy, [judge_part("rnn_tanh − lstm", Rule(WELCH, 0.03, 0.07, "test"),
+                                                rng.normal(0.2, 0.5, 10), rng.normal(0.1, 0.5, 10), tasks=("task_b",))])
+    registration = prereg.plan([quiet, noisy], ["task_a", "task_b", "task_c"], {"seeds": list(range(10))})
+    parts = {p["name"]: p for c in registration["claims"] for p in c["parts"]}
+    assert parts["lstm"]["feasible"] and parts["lstm"]["seeds_needed"] == registration["tasks"]["task_a"]["seeds"]
+    assert not parts["rnn_tanh − lstm"]["feasible"]  # would need more than CAP: registered as such
+    assert registration["tasks"]["task_b"]["seeds"] == seed_blocks.MIN_SEEDS  # and does not inflate the run
+    assert registration["tasks"]["task_c"]["seeds"] == seed_blocks.MIN_SEEDS  # a task without claims
+
+
+def test_the_confirm_preset_runs_each_task_on_its_registered_fresh_seeds(tmp_path, monkeypatch):
+    path = tmp_path / "confirm.json"
+    path.write_text(json.dumps({"confirmatory_start": 2000, "claims": [],
+                                "tasks": {"grammar_lm": {"seeds": 4, "first_seed": 2000}}}))
+    monkeypatch.setattr(sweep, "load_registration", lambda: seed_blocks.load_registration(path))
+    configs = sweep.expand(sweep.PRESETS["confirm"], sweep.Overrides(tasks=("grammar_lm",), archs=("lstm",)))
+    assert sorted({c.seed for c in configs}) == [2000, 2001, 2002, 2003]
+    monkeypatch.setattr(sweep, "load_registration", lambda: None)
+    with pytest.raises(ConfigError, match="needs a pre-registration"):
+        sweep.expand(sweep.PRESETS["confirm"], sweep.Overrides(tasks=("grammar_lm",), archs=("lstm",)))
