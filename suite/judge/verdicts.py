@@ -99,3 +99,26 @@ def _part_effect(p: dict[str, Any]) -> str:
 
 def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+README_START = "<!-- verdicts: generated from results/reference/claims.json by `python -m suite.judge.verdicts` -->"
+README_END = "<!-- /verdicts -->"
+
+
+def readme_with_table(readme: str, claims_json: dict[str, Any]) -> str:
+    """The README with its verdict block replaced by the table made from the claims file."""
+    start, end = readme.index(README_START) + len(README_START), readme.index(README_END)
+    return readme[:start] + "\n" + verdict_table(claims_json) + "\n" + readme[end:]
+
+
+def main() -> None:
+    """Refresh the README's verdict table from the reference run's claims file."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    claims_json = json.loads((root / "results" / "reference" / "claims.json").read_text(encoding="utf-8"))
+    readme = root / "README.md"
+    readme.write_text(readme_with_table(readme.read_text(encoding="utf-8"), claims_json), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
