@@ -31,7 +31,7 @@ class Interval:
     low: float
     high: float
     n: int
-    method: str  # "t" over seeds, "wilson"/"pooled wilson"/"bootstrap" over items, "none" for one value
+    method: str  # "t" over seeds, "wilson"/"pooled wilson" over items, "none" for one value
 
     def overlaps(self, other: "Interval") -> bool:
         return not (self.high < other.low or other.high < self.low)
@@ -121,20 +121,6 @@ def pooled_rate_ci(successes: Sequence[int], totals: Sequence[int], level: float
     dispersion = max(1.0, chi2 / (len(pairs) - 1))
     ci = wilson_ci(k / dispersion, n / dispersion, level)
     return Interval(p, ci.low, ci.high, len(pairs), "pooled wilson")
-
-
-def bootstrap_ci(values: Sequence[float], level: float = LEVEL, seed: int = 0,
-                 resamples: int = 2000) -> Interval:
-    """Percentile bootstrap interval of the mean over items (scipy), for one seed's per-item values."""
-    vals = _finite(values)
-    if len(vals) == 0:
-        return NO_VALUE
-    if len(vals) == 1 or np.all(vals == vals[0]):
-        return Interval(float(vals.mean()), float(vals.mean()), float(vals.mean()), len(vals), "bootstrap")
-    res = sps.bootstrap((vals,), np.mean, confidence_level=level, n_resamples=resamples, method="percentile",
-                        rng=np.random.default_rng(seed))
-    return Interval(float(vals.mean()), float(res.confidence_interval.low), float(res.confidence_interval.high),
-                    len(vals), "bootstrap")
 
 
 def difference_ci(a: Sequence[float], b: Sequence[float], level: float = LEVEL) -> Interval:
