@@ -150,7 +150,7 @@ def interval_label(interval: Interval) -> str:
     """How an interval was computed, for a table's `ci` column."""
     return {"t": f"t over {interval.n} seeds", "t on log": f"t on the log scale over {interval.n} seeds",
             "wilson": "Wilson over items (1 seed)",
-            "pooled wilson": f"Wilson pooled over {interval.n} seeds", "bootstrap": "bootstrap over items",
+            "pooled wilson": f"Wilson pooled over {interval.n} seeds",
             "welch": f"Welch over seeds (n ≥ {interval.n})"}.get(interval.method, "one value")
 
 
