@@ -22,7 +22,7 @@ from suite.judge.analysis import FINISHED, literature_runs, tuned_runs, unique_r
 from suite.judge.eval_tables import eval_tables
 from suite.judge.pages import Section, provenance_facts, render_page, render_report
 from suite.judge.tables import summarise, to_markdown, write_table
-from suite.judge.task_report import REPORTS, TaskReport
+from suite.judge.task_report import REPORTS, TaskReport, load_reports
 from suite.judge.verdicts import claims_file, family_policy
 from suite.task import all_tasks
 
@@ -84,7 +84,7 @@ def write_outputs(out_dir: Path, records: list[dict], command: str, preset: str,
     finished = [r for r in records if r.get("status") in FINISHED]
     if not finished:
         return "no finished runs to report"
-    all_tasks()  # task packages register their reports on import
+    load_reports()
     summary = summary_table(finished)
     if not summary.empty:
         write_table(summary, "summary", out_dir)
@@ -134,7 +134,7 @@ def replace_previous_outputs(out_dir: Path, written: set[str]) -> None:
 
 def literature_claims(records: list[dict]) -> list:
     """Every section's claims on these records, judged exactly as the report judges them (no files written)."""
-    all_tasks()
+    load_reports()
     finished = [r for r in unique_runs(records) if r.get("status") in FINISHED]
     claims = []
     for _, rep in sorted(REPORTS.items()):
