@@ -13,7 +13,7 @@ import torch
 from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
 from suite.core.families import BUILTIN_RECURRENT
 from suite.data.batches import IGNORE, Example, collate
-from suite.models.zoo import build_model
+from suite.models.zoo import ARCHITECTURES, build_model, register_cell
 from suite.run.sweep import PRESETS, Overrides, expand
 from suite.task import check_run_config, get_task
 from tasks.bidirectional import BOTH_SIDES, LOCAL, RIGHT_ONLY, TAGS, Tagged, predict_tags, tag_metrics
@@ -100,12 +100,35 @@ def test_each_recurrent_cell_runs_bidirectionally_and_forward_at_every_delay_of_
     assert len(task.variants(ModelConfig(arch="lstm", layers=2), "paper")) == 1 + len(task.delays("paper"))
 
 
+class OneWay(torch.nn.Module):
+    """A user cell (register_cell): it reads one way only."""
+
+    def __init__(self, input_size, hidden):
+        super().__init__()
+        self.hidden, self.linear = hidden, torch.nn.Linear(input_size + hidden, hidden)
+
+    def init_state(self, batch, device):
+        return torch.zeros(batch, self.hidden, device=device)
+
+    def forward(self, x, h):
+        return torch.tanh(self.linear(torch.cat([x, h], 1)))
+
+
+def test_a_user_cell_that_cannot_read_backwards_runs_once_as_a_plain_forward_tagger():
+    register_cell("test_one_way", OneWay, "test cell")
+    try:
+        assert get_task("bidir_tag").variants(ModelConfig(arch="test_one_way"), "standard") == [{}]
+    finally:
+        ARCHITECTURES.pop("test_one_way")
+
+
 def test_the_standard_sweep_runs_the_four_cells_with_every_reader():
     configs = expand(PRESETS["standard"], Overrides(tasks=("bidir_tag",)))
     readers = {(c.model.arch, c.model.bidirectional, c.options["delay"]) for c in configs}
     assert readers == {(a, bi, k) for a in BUILTIN_RECURRENT
                        for bi, k in [(True, 0), (False, 0), (False, 2), (False, 4), (False, 8)]}
     assert all(c.options["max_distance"] == 8 and c.model.layers == 1 for c in configs)
+    assert {c.seed for c in configs} == {0, 1, 2, 3}  # seed_count: the four-part claim's power analysis
 
 
 def test_bad_options_are_one_line_config_errors():

@@ -9,10 +9,11 @@ from suite.judge.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
 from tasks.bidirectional.rules import RULE, delayed_forward_claim
 
 DELAYS = (0, 2, 4, 8)  # the standard grid
-SEEDS = 3  # the standard seeds (tasks/bidirectional/task.py); see the controls below
-# Between-seed SD of the paired difference measured on exploratory seeds 0–2 at the standard size; the
-# controls simulate at 1.25× it (the planning margin of suite/judge/power.py).
-PILOT_SD = 0.003
+SEEDS = 4  # the standard size's seeds (BidirectionalTagging.seed_count), from the controls below
+# The largest between-seed SD of the paired difference measured on exploratory seeds 0–2 at the standard
+# size (lstm; rnn_tanh 0.0020, rnn_relu 0.0029, gru 0.0016); the controls simulate at 1.25× it (the planning
+# margin of suite/judge/power.py). At 3 seeds the design effect came out reproduced in only 60 % of sweeps.
+PILOT_SD = 0.0053
 
 
 def record(cell, seed, accuracy, bi=False, delay=0, valid=None, local=1.0, layers=1, status="ok"):
@@ -123,20 +124,20 @@ def test_stacks_and_user_cells_are_not_parts_of_the_literature_claim():
 
 def simulated_verdicts(effect: float, sweeps: int = 200, seeds: int = SEEDS, rng_seed: int = 0) -> list[str]:
     """Each seed fixes the sentences (a shared shift of every reader's accuracy); each run adds its own
-    noise. The forward taggers' delays sit at the pilot's levels (0.96, 0.955, 0.94, 0.89); validation sees test
-    plus noise; the bidirectional tagger sits `effect` above the best delay. Per-seed difference SD ≈
-    1.25 × PILOT_SD."""
+    noise, so the per-seed difference has SD ≈ 1.25 × PILOT_SD. The forward taggers' delays are ordered as
+    for the pilot's vanilla cells (delay 4 best, delay 2 close behind), 0.04 lower so that the bidirectional
+    tagger, `effect` above the best delay, is never clipped at 1; validation sees test plus noise."""
     rng = np.random.default_rng(rng_seed)
     sd = 1.25 * PILOT_SD / np.sqrt(2)
+    levels = dict(zip(DELAYS, (0.92, 0.93, 0.935, 0.77)))
     out = []
     for _ in range(sweeps):
         records = []
         for c in BUILTIN_RECURRENT:
             shared = rng.normal(0, 0.01, seeds)
-            forward = {k: np.clip(mu + shared + rng.normal(0, sd, seeds), 0, 1)
-                       for k, mu in zip(DELAYS, (0.96, 0.955, 0.94, 0.89))}
+            forward = {k: np.clip(mu + shared + rng.normal(0, sd, seeds), 0, 1) for k, mu in levels.items()}
             valid = {k: np.clip(x + rng.normal(0, 0.002, seeds), 0, 1) for k, x in forward.items()}
-            bi = np.clip(0.96 + effect + shared + rng.normal(0, sd, seeds), 0, 1)
+            bi = np.clip(max(levels.values()) + effect + shared + rng.normal(0, sd, seeds), 0, 1)
             records += [record(c, s, float(x), bi=True) for s, x in enumerate(bi)]
             records += [record(c, s, float(forward[k][s]), delay=k, valid=float(valid[k][s]))
                         for k in DELAYS for s in range(seeds)]

@@ -37,6 +37,16 @@ def parameters(model: ModelConfig, num_outputs: int) -> int:
         return count_parameters(build_model(model, COUNTING_VOCAB, "tag", num_outputs))
 
 
+def reads_both_ways(model: ModelConfig) -> bool:
+    """Whether the architecture builds a real bidirectional layer: a cell registered with `register_cell`
+    reads one way only (its "bidirectional" model would not even run), so it gets no twin here."""
+    with torch.random.fork_rng(devices=[]):
+        built = build_model(dataclasses.replace(model, hidden=2, embed=2, bidirectional=True), COUNTING_VOCAB,
+                            "tag", 2)
+    layers = list(getattr(built, "layers", []))
+    return bool(layers) and all(getattr(layer, "bidirectional", False) for layer in layers)
+
+
 def matched_hidden(model: ModelConfig, num_outputs: int) -> int:
     """The hidden size of a forward tagger whose weight count is closest to the bidirectional twin of `model`
     (the embedding size fixed at the twin's). Counts grow with the hidden size, so bisect."""
