@@ -77,12 +77,13 @@ def test_the_forward_tagger_has_as_many_weights_as_its_bidirectional_twin(arch, 
     assert forward.hidden > hidden  # one direction holds what two did
 
 
-def test_matching_weights_does_not_move_the_global_random_stream():
+def test_matching_weights_allocates_nothing_and_does_not_move_the_global_random_stream():
     torch.manual_seed(3)
     expected = torch.rand(1)
     torch.manual_seed(3)
     matched_hidden(ModelConfig(arch="lstm", hidden=16), len(TAGS))
     assert torch.equal(torch.rand(1), expected)
+    assert matched_hidden(ModelConfig(arch="lstm", hidden=10_000_000), len(TAGS)) > 10_000_000  # ≈ 400 TB if built
 
 
 # --------------------------------------------------------------------------- variants and validation

@@ -16,7 +16,8 @@ import torch
 
 from suite.core.config import ModelConfig
 from suite.data.batches import IGNORE, Example
-from suite.models.zoo import build_model, count_parameters
+from suite.models.zoo import build_model
+from suite.run.preflight import parameter_count
 
 COUNTING_VOCAB = 50  # the embedding has the same size in both twins, so its row count does not matter
 
@@ -32,18 +33,18 @@ def undelay(predicted: list[int], delay: int, words: int) -> list[int]:
 
 
 def parameters(model: ModelConfig, num_outputs: int) -> int:
-    """Weights of a tagger with this configuration (without touching the global random stream)."""
-    with torch.random.fork_rng(devices=[]):
-        return count_parameters(build_model(model, COUNTING_VOCAB, "tag", num_outputs))
+    """Weights of a tagger with this configuration, counted on torch's meta device (nothing is allocated, so
+    a sweep with an absurd --hidden reaches the preflight check instead of running out of memory here)."""
+    return parameter_count(model, "tag", COUNTING_VOCAB, num_outputs)
 
 
 def reads_both_ways(model: ModelConfig) -> bool:
     """Whether the architecture builds a real bidirectional layer: a cell registered with `register_cell`
     reads one way only (its "bidirectional" model would not even run), so it gets no twin here."""
-    with torch.random.fork_rng(devices=[]):
-        built = build_model(dataclasses.replace(model, hidden=2, embed=2, bidirectional=True), COUNTING_VOCAB,
-                            "tag", 2)
-    layers = list(getattr(built, "layers", []))
+    shape = dataclasses.replace(model, hidden=2, embed=2, bidirectional=True, init="default", spectral_radius=None,
+                                forget_bias=None)
+    with torch.device("meta"):
+        layers = list(getattr(build_model(shape, COUNTING_VOCAB, "tag", 2), "layers", []))
     return bool(layers) and all(getattr(layer, "bidirectional", False) for layer in layers)
 
 
