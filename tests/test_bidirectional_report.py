@@ -1,169 +1,86 @@
-"""The bidirectional report: the claim's rule on simulated records (including negative controls), the
-right-only sanity check, tables and plots."""
-import numpy as np
+"""bidir_tag's report page: tables per reader and distance, the claim's parts, the sanity checks (a forward
+tagger at chance beyond its delay; weights matched), the retired classification claim, and the plot."""
 import pytest
 
-from suite.judge.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+from suite.core.families import BUILTIN_RECURRENT
 from suite.judge.task_report import REPORTS
-from tasks.bidirectional.report import CLASSIFY, MIN_EFFECT, TAGGING, direction_claim, right_only_check
+from tasks.bidirectional.report import chance_check, parameter_check
 
-TOTAL = 400  # judged items per run
+DELAYS = (0, 4, 8)
+TOTAL = 60  # right-only tags per distance and run
 
 
-def record(cell, bi, seed, accuracy, task="bidir_tag", right_only=0.5, local=1.0):
-    """A finished run as the runner writes it, with counts for the judged metric and the right-only tokens."""
-    judged = TAGGING if task == "bidir_tag" else CLASSIFY
-    correct = int(round(accuracy * TOTAL))
-    metrics = {judged.accuracy: correct / TOTAL, judged.field("correct"): correct, judged.field("total"): TOTAL,
-               "right_only_accuracy": right_only, "right_only_correct": int(right_only * TOTAL),
-               "right_only_total": TOTAL, "local_accuracy": local}
-    label = ("bi-" if bi else "") + cell
-    return {"run_id": f"{task}-{label}-{seed}", "label": label, "status": "ok",
-            "config": {"task": task, "seed": seed, "model": {"arch": cell.split("×")[0], "bidirectional": bi},
-                       "options": {}},
+def record(cell, seed, bi=False, delay=0, token=0.96, parameters=50000, beyond=0.5, within=1.0):
+    """A finished run with per-distance right-only counts: `within` accuracy at distance ≤ delay (everywhere
+    for a bidirectional tagger), `beyond` further on."""
+    metrics = {"token_accuracy": token, "token_correct": int(token * 9000), "token_total": 9000,
+               "valid_token_accuracy": token, "valid_right_only_accuracy": 0.5, "local_accuracy": 1.0}
+    for kind, correct in (("right_only", 300), ("both_sides", 300), ("local", 8000)):
+        metrics.update({f"{kind}_correct": correct, f"{kind}_total": 400 if correct < 400 else 8000,
+                        f"{kind}_accuracy": correct / (400 if correct < 400 else 8000)})
+    for d in range(1, 9):
+        p = within if bi or d <= delay else beyond
+        metrics.update({f"right_only_d{d}_correct": round(p * TOTAL), f"right_only_d{d}_total": TOTAL,
+                        f"right_only_d{d}_accuracy": round(p * TOTAL) / TOTAL})
+    return {"run_id": f"{cell}-{bi}-{delay}-{seed}", "label": ("bi-" if bi else "") + cell, "status": "ok",
+            "parameters": parameters,
+            "config": {"task": "bidir_tag", "seed": seed,
+                       "model": {"arch": cell, "layers": 1, "bidirectional": bi, "hidden": 64 if bi else 100},
+                       "train": {}, "options": {"delay": 0 if bi else delay}},
             "metrics": metrics}
 
 
-def sweep(uni, bi, cells=("lstm", "gru"), task="bidir_tag"):
-    """Per-seed accuracies of each direction, the same for every cell."""
-    return [record(c, False, s, x, task) for c in cells for s, x in enumerate(uni)] + \
-           [record(c, True, s, x, task) for c in cells for s, x in enumerate(bi)]
-
-
-def claim(records, judged=TAGGING):
-    return direction_claim(records, judged)
-
-
-def test_reproduced_when_every_cell_gains_more_than_the_minimal_effect():
-    c = claim(sweep([0.70, 0.74, 0.72], [0.95, 0.97, 0.96]))
-    assert c.verdict == REPRODUCED
-    assert c.effect.startswith("Δ both_sides_accuracy (bi − uni): gru 0.24")
-    assert c.details["lstm"]["seeds"] == 3 and c.details["lstm"]["delta"] == pytest.approx(0.24)
-    assert c.evidence.startswith("gru: uni 0.72 [") and "bi 0.96 [" in c.evidence and "(3 paired seeds)" in c.evidence
-
-
-def test_seeds_pair_because_a_seed_fixes_the_sentences():
-    # Seed-to-seed spread of 0.2 shared by both directions, a steady gain of 0.1: paired, this is clear;
-    # compared as two independent groups of seeds (Welch) the intervals would swamp it.
-    c = claim(sweep([0.5, 0.7, 0.6], [0.61, 0.79, 0.71]))
-    assert c.verdict == REPRODUCED and c.details["gru"]["low"] > 0.05
-
-
-def test_reversed_effect_is_not_reproduced():
-    c = claim(sweep([0.95, 0.97, 0.96], [0.70, 0.74, 0.72]))
-    assert c.verdict == NOT_REPRODUCED and "reversed" in c.why
-
-
-def test_a_gain_smaller_than_the_minimal_effect_is_not_reproduced():
-    c = claim(sweep([0.90, 0.92, 0.91], [0.91, 0.93, 0.92]))
-    assert c.verdict == NOT_REPRODUCED and "smaller than the claimed effect" in c.why
-
-
-def test_both_at_ceiling_is_not_reproduced():
-    assert claim(sweep([1.0, 1.0, 1.0], [1.0, 1.0, 1.0])).verdict == NOT_REPRODUCED
-
-
-def test_one_cell_without_a_gain_fails_the_claim():
-    records = sweep([0.6, 0.62, 0.61], [0.99, 1.0, 0.99], cells=("rnn_tanh",)) + \
-              sweep([1.0, 1.0, 1.0], [1.0, 1.0, 1.0], cells=("lstm",))
-    c = claim(records)
-    assert c.verdict == NOT_REPRODUCED and c.why.startswith("lstm:")
-
-
-def test_one_seed_or_a_missing_twin_is_inconclusive():
-    assert claim(sweep([0.6], [0.99])).verdict == INCONCLUSIVE
-    c = claim(sweep([0.6, 0.61], [0.99, 0.98], cells=("lstm",)) + [record("gru", False, 0, 0.6)])
-    assert c.verdict == INCONCLUSIVE and "gru: missing bidirectional runs" in c.why
-    assert claim([]).verdict == INCONCLUSIVE
-
-
-def test_an_untrained_tagger_or_a_task_nobody_learned_is_inconclusive_not_a_failure():
-    """At smoke size both taggers still miss the tags their word decides and score 0 on intensifiers:
-    Δ = 0 there says nothing about context."""
-    untrained = [record("lstm", bi, s, 0.0, local=0.5) for bi in (False, True) for s in range(3)]
-    c = claim(untrained)
-    assert c.verdict == INCONCLUSIVE and "uni tagger untrained (local_accuracy 0.50 < 0.9)" in c.why
-    at_chance = sweep([0.49, 0.51, 0.5], [0.5, 0.52, 0.49], cells=("lstm",), task="bidir_classify")
-    c = claim(at_chance, CLASSIFY)
-    assert c.verdict == INCONCLUSIVE and "neither direction beat chance" in c.why
-    # …but a bidirectional classifier at chance beside a unidirectional one that learned is a reversal.
-    reversed_ = sweep([0.95, 0.97, 0.96], [0.5, 0.51, 0.49], cells=("lstm",), task="bidir_classify")
-    assert claim(reversed_, CLASSIFY).verdict == NOT_REPRODUCED
-
-
-def test_unpaired_seeds_are_left_out():
-    records = [r for r in sweep([0.6, 0.6, 0.6], [0.9, 0.9, 0.9], cells=("lstm",))
-               if not (r["label"] == "bi-lstm" and r["config"]["seed"] == 2)]
-    assert claim(records).details["lstm"]["seeds"] == 2
-
-
-def test_the_classification_part_is_judged_on_its_own_records():
-    c = claim(sweep([0.55, 0.6, 0.5], [1.0, 1.0, 1.0], task="bidir_classify"), CLASSIFY)
-    assert c.verdict == REPRODUCED and c.id == "bidirectional.classify" and "bidir_classify" in c.rule
-
-
-def simulated_verdicts(sweeps, gain, cells=("lstm",), seeds=3, rng_seed=0):
-    """Verdicts of `sweeps` simulated sweeps: each seed shares a data effect (spread 0.04) between its two
-    twins, each run adds its own training noise (0.02); the bidirectional twin gains `gain` on average."""
-    rng = np.random.default_rng(rng_seed)
+def sweep(cells=BUILTIN_RECURRENT, seeds=3, **forward):
     out = []
-    for _ in range(sweeps):
-        records = []
-        for c in cells:
-            base = 0.8 + rng.normal(0, 0.04, seeds)
-            uni = np.clip(base + rng.normal(0, 0.02, seeds), 0, 1)
-            bi = np.clip(base + gain + rng.normal(0, 0.02, seeds), 0, 1)
-            records += sweep(uni.tolist(), bi.tolist(), cells=(c,))
-        out.append(claim(records).verdict)
+    for c in cells:
+        for s in range(seeds):
+            out.append(record(c, s, bi=True, token=0.999 + 0.0005 * (s % 2)))
+            out += [record(c, s, delay=k, token=(0.96, 0.95, 0.9)[i] + 0.001 * s, **forward)
+                    for i, k in enumerate(DELAYS)]
     return out
 
 
-def test_negative_control_without_effect_is_rarely_reproduced():
-    """The rule's stated rate: with no true gain one cell comes out reproduced ≤ 2.5 % of the time (the
-    interval's one-sided error, before the minimal effect even counts). 200 sweeps: expected ≤ 5."""
-    verdicts = simulated_verdicts(200, gain=0.0)
-    assert verdicts.count(REPRODUCED) <= 12  # P(≥ 13 | p = 0.025, n = 200) < 0.003
+def test_tables_show_every_reader_the_distances_it_covers_and_the_parts():
+    tables = REPORTS["bidirectional"].tables(sweep())
+    assert list(tables) == ["bidirectional_readers", "bidirectional_by_distance", "bidirectional_difference",
+                            "bidirectional_retired_claims"]
+    readers = tables["bidirectional_readers"]
+    lstm = readers[readers["model"] == "lstm"].set_index("reader")
+    assert list(lstm.index) == ["bidirectional", "forward, delay 0", "forward, delay 4", "forward, delay 8"]
+    assert lstm.loc["forward, delay 0", "chosen"] == 3 and lstm.loc["forward, delay 8", "chosen"] == 0
+    assert lstm.loc["forward, delay 0", "token_accuracy"] == pytest.approx(0.961)
+    by_distance = tables["bidirectional_by_distance"].set_index(["model", "reader"])
+    assert by_distance.loc[("gru", "forward, delay 4"), "d4"] == 1.0
+    assert by_distance.loc[("gru", "forward, delay 4"), "d5"] == 0.5
+    diff = tables["bidirectional_difference"].set_index("model")
+    assert list(diff.index) == list(BUILTIN_RECURRENT) and set(diff["verdict"]) == {"reproduced"}
+    assert diff.loc["lstm", "delta"] == pytest.approx(0.99917 - 0.961, abs=1e-4)
+    assert "bidirectional.classify" in tables["bidirectional_retired_claims"]["claim"].tolist()
 
 
-def test_negative_control_with_the_effect_reversed_is_not_reproduced():
-    verdicts = simulated_verdicts(200, gain=-0.15, rng_seed=1)
-    assert verdicts.count(REPRODUCED) == 0 and verdicts.count(NOT_REPRODUCED) >= 190
-
-
-def test_a_real_gain_is_found():
-    assert simulated_verdicts(50, gain=0.15, rng_seed=2).count(REPRODUCED) >= 45
-
-
-# --------------------------------------------------------------------------- the check, tables, plots
-
-
-def test_right_only_check_catches_a_left_to_right_tagger_above_chance():
-    at_chance = [record("lstm", False, s, 0.8, right_only=x) for s, x in enumerate([0.49, 0.52, 0.5])]
-    assert right_only_check(at_chance).passed is True
-    leaking = [record("lstm", False, s, 0.8, right_only=x) for s, x in enumerate([0.9, 0.92, 0.91])]
-    assert right_only_check(leaking).passed is False
-    assert right_only_check([record("lstm", True, 0, 0.8)]).passed is None
-
-
-def test_report_tables_hold_directions_and_the_paired_difference():
+def test_with_no_runs_only_the_retired_claim_is_listed_and_the_claim_says_not_measured():
     report = REPORTS["bidirectional"]
-    records = sweep([0.7, 0.72], [0.95, 0.96]) + sweep([0.6, 0.62], [1.0, 1.0], task="bidir_classify")
-    tables = report.tables(records)
-    assert set(tables) == {"bidirectional_tagging", "bidirectional_tagging_difference",
-                           "bidirectional_classification", "bidirectional_classification_difference"}
-    tag = tables["bidirectional_tagging"]
-    assert list(tag["direction"][:2]) == ["uni", "bi"] and set(tag["ci"]) == {"Wilson pooled over 2 seeds"}
-    uni = tag[(tag["model"] == "lstm") & (tag["direction"] == "uni")].iloc[0]
-    assert uni["both_sides_accuracy"] == pytest.approx(0.71)
-    assert uni["both_sides_accuracy_low"] < 0.71 < uni["both_sides_accuracy_high"]
-    diff = tables["bidirectional_classification_difference"].set_index("model")
-    assert diff.loc["gru", "delta"] == pytest.approx(0.39) and diff.loc["gru", "verdict"] == REPRODUCED
-    assert [c.id for c in report.claims(records)] == ["bidirectional.tag", "bidirectional.classify"]
-    assert MIN_EFFECT == 0.05
+    assert list(report.tables([])) == ["bidirectional_retired_claims"]
+    (claim,) = report.claims([])
+    assert claim.verdict == "inconclusive" and "not measured" in claim.why
+    assert [c.passed for c in report.checks([])] == [None, None]
 
 
-def test_plots_are_written(tmp_path):
-    report = REPORTS["bidirectional"]
-    for records in (sweep([0.7, 0.72], [0.98, 1.0]), sweep([0.5], [1.0], task="bidir_classify")):
-        paths = report.plots(records, tmp_path)
-        assert len(paths) == 1 and paths[0].exists() and paths[0].stat().st_size > 1000
+def test_the_chance_check_catches_a_forward_tagger_that_knows_an_unread_word():
+    assert chance_check(sweep()).passed is True
+    leaking = sweep(beyond=0.8)  # 80 % right where the deciding adjective was never read: a leak
+    check = chance_check(leaking)
+    assert check.passed is False and "lstm forward, delay 0: 0.8 [" in check.evidence
+    assert "Bonferroni over 8" in check.rule  # 4 cells × delays 0 and 4 (delay 8 covers every distance)
+
+
+def test_the_parameter_check_compares_each_forward_tagger_with_its_twin():
+    assert parameter_check(sweep()).passed is True
+    unmatched = [dict(r, parameters=60000) if not r["config"]["model"]["bidirectional"] else r for r in sweep()]
+    check = parameter_check(unmatched)
+    assert check.passed is False and "lstm 20.0%" in check.evidence
+
+
+def test_the_plot_is_written(tmp_path):
+    (path,) = REPORTS["bidirectional"].plots(sweep(cells=("lstm", "gru"), seeds=2), tmp_path)
+    assert path.exists() and path.stat().st_size > 1000

@@ -1,37 +1,41 @@
-"""The bidirectional tasks' sentences: what decides each tag, and what a label depends on."""
+"""The tagging sentences: what decides each tag, and how far ahead the deciding word lies."""
 import random
+from collections import Counter
 
 from hypothesis import given, settings, strategies as st
 
 from tasks.bidirectional.sentences import (
-    BOTH_SIDES, INTENSIFIERS, LOCAL, NEGATIVE, POSITIVE, RESERVED, RIGHT_ONLY, NeutralText, classified_sentence,
-    filler_clauses, tagged_sentence)
+    BOTH_SIDES, GAP_ADVERBS, INTENSIFIERS, LOCAL, NEGATIVE, POSITIVE, RESERVED, RIGHT_ONLY, NeutralText,
+    tagged_sentence)
 
 
 def polarity(word: str) -> bool | None:
     return True if word in POSITIVE else False if word in NEGATIVE else None
 
 
-def sentences(seed: int, n: int, min_aside: int = 0, max_aside: int = 6):
+def sentences(seed: int, n: int, distances=(1, 8), asides=(0, 6), clauses=2):
     rng, neutral = random.Random(seed), NeutralText(seed + 1)
-    return [tagged_sentence(rng, neutral, 2, 2, min_aside, max_aside) for _ in range(n)]
+    return [tagged_sentence(rng, neutral, distances, clauses, asides) for _ in range(n)]
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000))
-def test_an_intensifier_is_tagged_with_the_polarity_of_the_next_adjective(seed):
+def test_an_intensifier_is_tagged_by_the_adjective_exactly_its_distance_on(seed):
     for sent in sentences(seed, 5):
-        assert len(sent.words) == len(sent.tags) == len(sent.kinds)
+        assert len(sent.words) == len(sent.tags) == len(sent.kinds) == len(sent.distances)
         for i, word in enumerate(sent.words):
             if word in INTENSIFIERS:
-                following = next(p for w in sent.words[i + 1:] if (p := polarity(w)) is not None)
-                assert sent.tags[i] == ("INT+" if following else "INT-")
+                d = sent.distances[i]
+                assert 1 <= d <= 8 and polarity(sent.words[i + d]) is not None
+                assert all(polarity(w) is None for w in sent.words[i + 1:i + d])  # nothing nearer decides
+                assert set(sent.words[i + 1:i + d]) <= set(GAP_ADVERBS) | {","}
+                assert sent.tags[i] == ("INT+" if polarity(sent.words[i + d]) else "INT-")
                 assert sent.kinds[i] in (RIGHT_ONLY, BOTH_SIDES)
             else:
-                assert sent.kinds[i] == LOCAL
+                assert sent.kinds[i] == LOCAL and sent.distances[i] == 0
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000))
 def test_the_left_context_entails_exactly_the_both_sides_tags(seed):
     """Reading left to right: no earlier adjective → right_only; otherwise the earlier adjective and
@@ -46,12 +50,23 @@ def test_the_left_context_entails_exactly_the_both_sides_tags(seed):
             j, p = earlier[-1]
             conjunctions = [w for w in sent.words[j + 1:i] if w in ("and", "but")]
             assert len(conjunctions) == 1
-            entailed = p if conjunctions[0] == "and" else not p
-            assert sent.tags[i] == ("INT+" if entailed else "INT-")
+            assert sent.tags[i] == ("INT+" if (p if conjunctions[0] == "and" else not p) else "INT-")
+
+
+def test_distances_cover_the_range_evenly_and_the_gap_is_not_an_adverb_count():
+    corpus = sentences(0, 1600, distances=(1, 8))
+    right = Counter(s.distances[i] for s in corpus for i in s.positions(RIGHT_ONLY))
+    assert set(right) == set(range(1, 9))
+    assert min(right.values()) > 0.7 * max(right.values())  # uniform: ≈ 160 each
+    gaps = [s.words[i + 1:i + s.distances[i]] for s in corpus for i in s.positions(RIGHT_ONLY)]
+    with_comma = [g for g in gaps if "," in g]
+    assert len(with_comma) > 0.2 * sum(len(g) >= 3 for g in gaps)
+    for g in with_comma:  # never first, last or twice in a row
+        assert g[0] != "," and g[-1] != "," and ", ," not in " ".join(g)
 
 
 def test_only_intensifiers_need_context_and_both_kinds_are_common():
-    corpus = sentences(0, 2000)
+    corpus = sentences(0, 1000, clauses=1)
     tags_of: dict[str, set[str]] = {}
     for s in corpus:
         for w, t in zip(s.words, s.tags):
@@ -63,29 +78,15 @@ def test_only_intensifiers_need_context_and_both_kinds_are_common():
             assert len(tags) == 1, (word, tags)  # the word itself decides (asides included)
     right = sum(len(s.positions(RIGHT_ONLY)) for s in corpus)
     both = sum(len(s.positions(BOTH_SIDES)) for s in corpus)
-    assert 1200 < right < 2000 and 1800 < both < 3000  # 80 % of clauses have an intensifier; 1–2 later clauses
+    assert 720 < right < 880 and 720 < both < 880  # 80 % of adjectives come with an intensifier
 
 
 def test_asides_are_neutral_and_as_long_as_asked():
-    for s in sentences(3, 200, min_aside=5, max_aside=5):
-        commas_around = [i for i, w in enumerate(s.words) if w in ("and", "but")]
-        for i in commas_around:
-            aside = s.words[i - 6:i - 1]
-            assert s.words[i - 1] == "," and s.words[i - 7] == ","
-            assert not RESERVED.intersection(aside) and len(aside) == 5
-        assert all(s.asides[i] == 5 for i in s.positions(BOTH_SIDES))
-    for s in sentences(4, 50, min_aside=0, max_aside=0):  # no aside: 'exciting but really dull'
-        assert set(s.asides) == {0}
+    for s in sentences(3, 200, asides=(5, 5)):
+        for i, w in enumerate(s.words):
+            if w in ("and", "but"):
+                aside = s.words[i - 6:i - 1]
+                assert s.words[i - 1] == "," and s.words[i - 7] == ","
+                assert not RESERVED.intersection(aside) and len(aside) == 5
+    for s in sentences(4, 50, asides=(0, 0)):  # no aside: 'exciting but really dull'
         assert all(polarity(s.words[i - 1]) is not None for i, w in enumerate(s.words) if w in ("and", "but"))
-
-
-@settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 10_000))
-def test_a_sentence_label_is_the_polarity_of_its_only_adjective(seed):
-    filler = filler_clauses(1, seed, 4, 12)[0]
-    words, label = classified_sentence(random.Random(seed), filler, 1)
-    adjectives = [w for w in words if polarity(w) is not None]
-    assert len(adjectives) == 1 and label == int(polarity(adjectives[0]))
-    assert words.index(adjectives[0]) < 7 and words[-len(filler):] == filler  # the label comes first
-    assert 4 <= len(filler) <= 12 and filler[-1] == "."
-    assert not RESERVED.intersection(filler)

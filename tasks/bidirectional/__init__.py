@@ -1,12 +1,10 @@
-"""Unidirectional vs bidirectional recurrent models on two tasks where the whole input is known.
+"""Bidirectional taggers against forward taggers with delayed output, where the right context decides.
 
-`sentences.py` builds the data, `task.py` measures (`bidir_tag`, `bidir_classify`), `report.py` judges
-(tables, plots, the claim that bidirectional models win when the right context decides, and the checks).
+`sentences.py` builds the data, `delay.py` the delayed forward baseline, `task.py` measures (`bidir_tag`),
+`rules.py` judges the claim, `report.py` writes tables, plots and checks.
 """
 from .sentences import (  # noqa: F401
     BOTH_SIDES, INTENSIFIERS, LOCAL, NEGATIVE, POSITIVE, RESERVED, RIGHT_ONLY, TAGS, NeutralText, Tagged,
-    classified_sentence, filler_clauses, tagged_sentence)
-from .task import (  # noqa: F401
-    BidirectionalClassification, BidirectionalTagging, ClassifyOptions, TagOptions, classify_metrics,
-    predict_classes, predict_tags, tag_metrics)
+    tagged_sentence)
+from .task import BidirectionalTagging, TagOptions, predict_tags, tag_metrics  # noqa: F401
 from . import report  # noqa: F401,E402  (registers the report)

@@ -1,22 +1,19 @@
-"""The sentences of the two bidirectional tasks, with their tags, token kinds and labels.
+"""The tagging sentences: words, tags, what decides each tag, and how far ahead the deciding word lies.
 
-Tagging: "the film was terribly , truly exciting , the old dog sleeps , but really dull ."
-An intensifier ("terribly", "really") is tagged with the polarity of the adjective after it, so the
-right context always decides it. In the first clause nothing earlier tells that polarity (kind
-`right_only`: a left-to-right tagger can only guess). A later clause is joined by "and" (same polarity
-as the adjective before) or "but" (the opposite), after a neutral aside: its intensifier is decided by
-the adjective after it *and* entailed by the earlier adjective and the conjunction (kind `both_sides`),
-so a left-to-right tagger is not capped there; it must carry the earlier polarity across the aside,
-while the backward direction reads the deciding adjective a few words on.
-
-Classification: "the film was terribly dull , while <neutral clause> ." is labelled by the polarity of
-its only adjective: a left-to-right reader carries it across the whole clause, the backward direction
-reads it last.
+"the film was terribly truly , simply exciting , the old dog sleeps , but really dull ."
+An intensifier ("terribly", "really") is tagged with the polarity of the adjective after it, `distance`
+tokens on (1 = the next word; the words between are polarity-free adverbs and commas), so the right
+context always decides it. In the first clause nothing earlier tells that polarity (kind `right_only`: a
+tagger that emits each tag as it reads the word can only guess, and a reader that emits it `k` words later
+knows it exactly when distance ≤ k). A later clause is joined by "and" (same polarity as the adjective
+before) or "but" (the opposite), after a neutral aside: its intensifier is decided by the adjective after it
+*and* entailed by the earlier adjective and the conjunction (kind `both_sides`). Every other word's tag is
+fixed by the word itself (kind `local`).
 """
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from suite.data.grammar import Grammar
 
@@ -34,6 +31,7 @@ TAGS = ["DET", "NOUN", "VERB", "ADJ", "ADV", "COMP", "PREP", "PUNCT", "CONJ", "A
 LOCAL, RIGHT_ONLY, BOTH_SIDES = "local", "right_only", "both_sides"  # what decides a token's tag
 KINDS = (LOCAL, RIGHT_ONLY, BOTH_SIDES)
 SPLIT_OFFSETS = {"train": 0, "valid": 1, "test": 2}
+BARE_ADJECTIVES = 0.2  # share of adjectives without an intensifier, so an adjective is not always announced
 
 
 def split_seed(run_seed: int, split: str) -> int:
@@ -45,13 +43,13 @@ class Tagged:
     words: list[str]
     tags: list[str]
     kinds: list[str]  # LOCAL: the word decides; RIGHT_ONLY / BOTH_SIDES: see the module docstring
-    asides: list[int]  # words of the neutral aside before a BOTH_SIDES token's clause (0 elsewhere)
+    distances: list[int] = field(default_factory=list)  # intensifiers: tokens on to the deciding adjective; else 0
 
-    def add(self, word: str, tag: str, kind: str = LOCAL, aside: int = 0) -> None:
+    def add(self, word: str, tag: str, kind: str = LOCAL, distance: int = 0) -> None:
         self.words.append(word)
         self.tags.append(tag)
         self.kinds.append(kind)
-        self.asides.append(aside)
+        self.distances.append(distance)
 
     def positions(self, kind: str) -> list[int]:
         return [i for i, k in enumerate(self.kinds) if k == kind]
@@ -74,56 +72,52 @@ class NeutralText:
         return words[:n], classes[:n]
 
 
-def sentiment_phrase(rng: random.Random, max_gap: int, out: Tagged, positive: bool, kind: str,
-                     aside: int = 0) -> None:
-    """Append '[intensifier] [gap adverbs…] adjective' of the given polarity; the intensifier gets `kind`."""
+def gap(rng: random.Random, n: int) -> list[str]:
+    """n polarity-free words: adverbs, with a comma now and then (never first, last or twice in a row), so
+    that the distance is not a count of adverbs."""
+    words: list[str] = []
+    for i in range(n):
+        comma_allowed = 0 < i < n - 1 and words[-1] != ","
+        words.append("," if comma_allowed and rng.random() < 0.25 else rng.choice(GAP_ADVERBS))
+    return words
+
+
+def sentiment_phrase(rng: random.Random, distances: tuple[int, int], out: Tagged, positive: bool,
+                     kind: str) -> None:
+    """Append '[intensifier gap…] adjective' of the given polarity: the intensifier (kind `kind`) lies a
+    distance drawn uniformly from `distances` (inclusive) before its adjective."""
     sign = "+" if positive else "-"
-    if rng.random() < 0.8:  # some adjectives come bare, so an adjective is not always announced
-        out.add(rng.choice(INTENSIFIERS), "INT" + sign, kind, aside)
-        for _ in range(rng.randint(0, max_gap)):
-            if rng.random() < 0.3:
-                out.add(",", "PUNCT")
-            out.add(rng.choice(GAP_ADVERBS), "ADV")
+    if rng.random() >= BARE_ADJECTIVES:
+        distance = rng.randint(*distances)
+        out.add(rng.choice(INTENSIFIERS), "INT" + sign, kind, distance)
+        for word in gap(rng, distance - 1):
+            out.add(word, "PUNCT" if word == "," else "ADV")
     out.add(rng.choice(POSITIVE if positive else NEGATIVE), "ADJ" + sign)
 
 
 def opening(rng: random.Random) -> Tagged:
     """'the film was' (tagged)."""
-    out = Tagged([], [], [], [])
+    out = Tagged([], [], [])
     for word, tag in (("the", "DET"), (rng.choice(NOUNS), "NOUN"), (rng.choice(["was", "is"]), "VERB")):
         out.add(word, tag)
     return out
 
 
-def tagged_sentence(rng: random.Random, neutral: NeutralText, max_gap: int, max_clauses: int,
-                    min_aside: int, max_aside: int) -> Tagged:
-    """'the film was terribly exciting , <aside> , but really dull .' with tags and token kinds."""
+def tagged_sentence(rng: random.Random, neutral: NeutralText, distances: tuple[int, int], max_clauses: int,
+                    asides: tuple[int, int]) -> Tagged:
+    """'the film was terribly exciting , <aside> , but really dull .' with tags, token kinds and distances;
+    1..max_clauses later clauses, each after an aside of asides[0]..asides[1] neutral words."""
     out = opening(rng)
     positive = rng.random() < 0.5
-    sentiment_phrase(rng, max_gap, out, positive, RIGHT_ONLY)
+    sentiment_phrase(rng, distances, out, positive, RIGHT_ONLY)
     for _ in range(rng.randint(1, max_clauses)):
-        aside, classes = neutral.words(rng.randint(min_aside, max_aside))
+        aside, classes = neutral.words(rng.randint(*asides))
         if aside:
             for word, cls in zip([","] + aside + [","], ["punct"] + classes + ["punct"]):
                 out.add(word, cls.upper())
         conjunction = rng.choice(sorted(CONJUNCTIONS))
         out.add(conjunction, "CONJ")
         positive = positive if CONJUNCTIONS[conjunction] else not positive
-        sentiment_phrase(rng, max_gap, out, positive, BOTH_SIDES, len(aside))
+        sentiment_phrase(rng, distances, out, positive, BOTH_SIDES)
     out.add(".", "PUNCT")
     return out
-
-
-def classified_sentence(rng: random.Random, filler: list[str], max_gap: int) -> tuple[list[str], int]:
-    """'the film was terribly dull , while <filler clause> .' labelled 1 for a positive first clause."""
-    out = opening(rng)
-    positive = rng.random() < 0.5
-    sentiment_phrase(rng, max_gap, out, positive, RIGHT_ONLY)
-    return out.words + [",", "while"] + filler, int(positive)
-
-
-def filler_clauses(n: int, seed: int, min_words: int, max_words: int) -> list[list[str]]:
-    """n neutral clauses, each min_words..max_words long (with its '.')."""
-    rng = random.Random(seed)
-    neutral = NeutralText(seed + 1)
-    return [neutral.words(rng.randint(min_words, max_words) - 1)[0] + ["."] for _ in range(n)]
