@@ -68,6 +68,12 @@ def test_a_control_whose_median_factor_is_1_is_the_unclipped_run_and_is_not_retr
     assert "unclipped run" in control["why"]
 
 
+def test_every_replicate_trains_on_its_own_corpus_so_trainings_are_independent_units():
+    cfg = tiny_config("rnn_tanh", None)
+    first, second, again = (TASK.prepare(cfg, r).train.inputs for r in (0, 1, 1))
+    assert not torch.equal(first[:, :50], second[:, :50]) and torch.equal(second, again)
+
+
 def test_the_meter_reads_the_norm_the_trainer_clips():
     """Under 200 steps the trainer logs every step: its logged norm is the meter's, before clipping."""
     torch.manual_seed(0)
@@ -85,7 +91,7 @@ def test_clip_scales_are_the_factor_algorithm_1_applies():
 
 
 def test_bad_options_are_one_line_config_errors():
-    with pytest.raises(ConfigError, match="clipping option replicates must be an integer ≥ 1; got 0"):
+    with pytest.raises(ConfigError, match=r"clipping option replicates must be an integer in \[1, 999\]; got 0"):
         TASK.options(RunConfig("clipping", options={"replicates": 0}))
 
 

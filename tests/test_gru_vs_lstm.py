@@ -76,8 +76,9 @@ def cost_record(seed, paths: dict, hidden=128, counts=(124772, 99072, 157796, 13
             "metrics": metrics}
 
 
-# Per-round log-ratio SD on the judged path, measured on exploratory seeds here (standard size, 1 thread).
-ROUND_SD = 0.1
+# Per-round SD of log(GRU/LSTM tokens/s) on the judged path, exploratory seeds 0–2 at the standard size (1
+# thread, a shared machine): 0.03–0.26 within a run, 0.2 pooled — load spikes make single rounds stray.
+ROUND_SD = 0.2
 
 
 def timed(rng, same_path_ratio, default_ratio=0.6, seeds=None, rounds=None, sd=ROUND_SD):
@@ -106,7 +107,7 @@ def test_speed_is_judged_on_the_same_code_path_not_on_the_default_kernels():
     """The default path's fused LSTM kernel makes the GRU look slower; the claim reads the same path."""
     runs = timed(np.random.default_rng(1), 1.26, default_ratio=0.55)
     claim = REPORT.claims(runs)[0]
-    assert claim.verdict == REPRODUCED and "×1.2" in claim.effect
+    assert claim.verdict == REPRODUCED and claim.effect.startswith("h=128 on cpu: GRU/LSTM tokens/s ×1.")
     table = speed_table(runs)
     assert table["gru_over_lstm_speed"].tolist() == pytest.approx([0.55, 1.26], rel=0.1)
     assert "implementation" in table["path"].iloc[0] and "judged" in table["path"].iloc[1]

@@ -11,6 +11,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from suite.core.families import VANILLA
 from suite.judge.analysis import by_label, group_by, label, metric, ok_runs, put
 from suite.judge.claims import Claim
 from suite.judge.plots import colour, save
@@ -39,7 +40,37 @@ class ClippingReport(TaskReport):
 
     def claims(self, records: list[dict]) -> list[Claim]:
         runs = ok_runs(records, TASK)
-        return [divergence_claim(runs), nonfinite_claim(runs)]
+        claims = [divergence_claim(runs), nonfinite_claim(runs)]
+        if runs:  # the counts behind each part, condition by condition, in place of the parts' summary
+            table = clipping_table(runs)
+            claims[0].evidence = counts_line(table, "diverged")
+            claims[1].evidence = counts_line(table[table["model"].isin(VANILLA)], "nonfinite")
+        return claims
+
+
+CONTROL_TONE = "tab:green"  # the effective-step control: unclipped, so neither black nor a threshold's tone
+
+
+def counts_line(table: pd.DataFrame, outcome: str) -> str:
+    """Per model and condition 'k/n diverged' (or non-finite), the control's learning rate, and the median
+    held-out loss of the trainings that finished: the counts each part's interval is computed from."""
+    words = {"diverged": "diverged", "nonfinite": "non-finite"}[outcome]
+    parts = []
+    for model, rows in table.groupby("model", sort=False):
+        cells = []
+        for row in rows.to_dict("records"):
+            if not _present(row.get("trainings")):
+                cells.append(row["condition"])
+                continue
+            lr = f" (lr {row['lr']:.3g})" if "effective" in row["condition"] else ""
+            loss = f", held-out loss {row['held_out_loss_median']:.3g}" if _present(row["held_out_loss_median"]) else ""
+            cells.append(f"{row['condition']}{lr} {int(row[outcome])}/{int(row['trainings'])} {words}{loss}")
+        parts.append(f"{model}: " + "; ".join(cells))
+    return " | ".join(parts)
+
+
+def _present(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def clip_name(clip: float | None) -> str:
@@ -98,17 +129,17 @@ def plot_clipping(runs: list[dict], path: Path) -> Path:
             clip = clip_of(members[0])
             tone = "black" if clip is None else cmap(0.15 + 0.7 * k / max(1, len(by_clip) - 1))
             controls = [c for r in members if isinstance(c := metric(r, "control", None), dict) and c.get("trained")]
-            for blocks, style, text in (([r["metrics"] for r in members], "-", clip_name(clip)),
-                                        (controls, "--", f"control of {clip_name(clip)}")):
+            for blocks, style, shade, text in (([r["metrics"] for r in members], "-", tone, clip_name(clip)),
+                                               (controls, "--", CONTROL_TONE, f"effective-step control of {clip_name(clip)}")):
                 replicas = [rep for b in blocks for rep in b["replicas"]]
                 for i, rep in enumerate(replicas):
                     steps = [c["step"] for c in rep["curve"]]
-                    top.plot(steps, [c["train_loss"] for c in rep["curve"]], style, color=tone, alpha=0.6,
+                    top.plot(steps, [c["train_loss"] for c in rep["curve"]], style, color=shade, alpha=0.6,
                              linewidth=0.8, label=text if i == 0 else None)
-                    bottom.plot(steps, [c["grad_norm_max"] for c in rep["curve"]], style, color=tone, alpha=0.6,
+                    bottom.plot(steps, [c["grad_norm_max"] for c in rep["curve"]], style, color=shade, alpha=0.6,
                                 linewidth=0.8)
                     if rep["diverged"] and steps:
-                        top.plot(steps[-1], rep["curve"][-1]["train_loss"], "x", color=tone)
+                        top.plot(steps[-1], rep["curve"][-1]["train_loss"], "x", color=shade)
             if clip is not None:
                 bottom.axhline(clip, color=tone, linestyle=":", linewidth=0.8)
         uniform = next((rep["uniform_loss"] for r in group for rep in r["metrics"]["replicas"]), None)

@@ -23,14 +23,18 @@ from .task import CLIP_ARCHS as ARCHS
 TASK = "clipping"
 # One threshold for both claims' minimum: clipping that spares fewer than one training in five is not the
 # remedy Pascanu et al. describe. Design effect: no paper states a divergence rate for its setting, so the
-# design must detect the effect the task is calibrated to produce — unclipped SGD failing in at least half
-# the trainings (exploratory seeds: rnn_tanh 4/4, rnn_relu 8/8, lstm 5/8) against none clipped.
+# design must detect the effect the task is calibrated to produce — unclipped SGD failing in about half the
+# trainings against none clipped (exploratory seeds 0–2, 18 trainings a condition: rnn_tanh 18/18, rnn_relu
+# 18/18, lstm 8/18 unclipped; 0/18 clipped for each). At a clipped share of 0 the RATES test needs 12
+# trainings a side for 80 % power; the standard design has 18, so that 0 against 0 (≥ 16 a side) excludes
+# the minimum and reads "not reproduced" rather than "inconclusive".
 MIN_EFFECT = 0.2
 DESIGN_EFFECT = 0.5
 DIVERGENCE_RULE = Rule(
     test=RATES, min_effect=MIN_EFFECT, design_effect=DESIGN_EFFECT,
     basis=("no published divergence rate (Pascanu et al. 2013 §3.2 report task success, not divergence): the "
-           "task's learning rates are calibrated so that unclipped SGD diverges in ≥ half the trainings; "
+           "task's learning rates are calibrated so that unclipped SGD diverges in about half the trainings "
+           "or more (exploratory: 18/18, 18/18, 8/18); "
            "contrast: diverged share without clipping (or in the effective-step control) minus clipped"),
     scale="Δ diverged share (no clipping or control − clipped)", unit="training")
 NONFINITE_RULE = Rule(
