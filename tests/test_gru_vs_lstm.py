@@ -174,9 +174,11 @@ def test_a_task_without_a_positive_control_is_set_aside_not_judged():
     runs = agreement_sweep(np.random.default_rng(5), 0.0, vanilla_gap=0.01)  # vanilla ≈ LSTM: cannot show a gap
     claim = quality_claim(runs)
     assert claim.verdict == INCONCLUSIVE and claim.parts == [] and "no task with a positive control" in claim.why
-    assert claim.details["set_aside"] == ["agreement h=128"]
+    assert claim.details["set_aside"][0].startswith("agreement h=128 (no control: rnn_tanh − lstm ")
     report_claim = REPORT.claims(runs)[1]
-    assert "set aside, no positive control" in report_claim.evidence
+    assert "set aside: agreement h=128 (no control" in report_claim.evidence
+    one_seed = quality_claim([r for r in runs if r["config"]["seed"] == 0])
+    assert "fewer than 2 seeds" in one_seed.details["set_aside"][0]
     table = quality_table(runs)
     assert set(table["counted"]) == {"no: no positive control"}
 

@@ -45,6 +45,7 @@ class ClippingReport(TaskReport):
             table = clipping_table(runs)
             claims[0].evidence = counts_line(table, "diverged")
             claims[1].evidence = counts_line(table[table["model"].isin(VANILLA)], "nonfinite")
+            claims[1].why = "; ".join(x for x in (claims[1].why, finite_divergence(table)) if x)
         return claims
 
 
@@ -67,6 +68,17 @@ def counts_line(table: pd.DataFrame, outcome: str) -> str:
             cells.append(f"{row['condition']}{lr} {int(row[outcome])}/{int(row['trainings'])} {words}{loss}")
         parts.append(f"{model}: " + "; ".join(cells))
     return " | ".join(parts)
+
+
+def finite_divergence(table: pd.DataFrame) -> str:
+    """Where unclipped trainings diverged without a single NaN/Inf, say so: the loss exploded in finite numbers."""
+    rows = table[(table["condition"] == "no clipping") & table["model"].isin(VANILLA)]
+    cases = [f"{r['model']} {int(r['diverged'])}/{int(r['trainings'])}" for r in rows.to_dict("records")
+             if _present(r["trainings"]) and r["diverged"] > 0 and r["nonfinite"] == 0]
+    if not cases:
+        return ""
+    return (f"unclipped trainings diverged with every number finite ({', '.join(cases)}): bounded activations cap "
+            f"the states and saturation the gradient, so the loss explodes but nothing overflows")
 
 
 def _present(value) -> bool:

@@ -144,6 +144,13 @@ def positive_control(c: Comparison) -> tuple[bool, dict[str, Interval]]:
     return any(g.low > margin or g.high < -margin for g in gaps.values()), gaps
 
 
+def set_aside_because(c: Comparison, gaps: dict[str, Interval]) -> str:
+    if len(values(c.lstm, c.measure)) < 2 or not gaps:
+        return "no control: fewer than 2 seeds of the LSTM or of every vanilla RNN"
+    return "no control: " + "; ".join(f"{v} − lstm {g.format()} not beyond ±{c.measure.margin:.3g}"
+                                      for v, g in gaps.items())
+
+
 def equivalence_part(name: str, m: Measure, gru: list[dict], lstm: list[dict], task: str) -> Part:
     a, b = values(gru, m), values(lstm, m)
     why = ""
@@ -185,5 +192,5 @@ def quality_claim(runs: list[dict]) -> Claim:
     claim = claim_from_parts(claim, parts, missing="no task with a positive control (a task on which the LSTM "
                                                    "and a vanilla RNN differ by more than its margin)")
     if aside:
-        claim.details["set_aside"] = [c.where for c, _ in aside]
+        claim.details["set_aside"] = [f"{c.where} ({set_aside_because(c, gaps)})" for c, gaps in aside]
     return claim
