@@ -64,7 +64,7 @@ DIVERGENCE_TEXT = (
     f"NaN/Inf or held-out loss above the uniform guess ln|V|. Two parts each, both against clipping at the "
     f"smallest threshold: (a) diverged share without clipping at the same learning rate; (b) diverged share of "
     f"the effective-step control — unclipped SGD at lr × the median over the clipped trainings' steps of "
-    f"min(1, threshold/‖g‖), from the same replicate seeds (where that median is 1 the control is the "
+    f"min(1, threshold/‖g‖), on the same corpora and seeds (where that median is 1 the control is the "
     f"unclipped run itself). Each part: {_RATES_WORDS}; part (a) is inconclusive when no unclipped training "
     f"diverged (the setting produced nothing to tame). Every part reproduced → reproduced; any not reproduced "
     f"→ not reproduced; else inconclusive")

@@ -6,7 +6,7 @@ trainings: the replicate is the unit. (With one corpus per run, the LSTM's uncli
 
 A run at the claim's threshold also trains the *effective-step control*: unclipped SGD at the learning rate
 clipping effectively applied, lr × median over the clipped trainings' steps of min(1, threshold/‖g‖), from
-the same replicate seeds. Clipping that beats no clipping but not this control would only be a smaller
+the same corpora and replicate seeds. Clipping that beats no clipping but not this control would only be a smaller
 step in disguise.
 """
 from __future__ import annotations
