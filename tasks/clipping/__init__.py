@@ -1,7 +1,9 @@
-"""clipping: exploding gradients tamed by norm clipping (Pascanu, Mikolov & Bengio 2013).
+"""clipping: exploding gradients, norm clipping, and the smaller step clipping effectively takes
+(Pascanu, Mikolov & Bengio 2013; the lecture notes' "NaN and Inf").
 
-`task.py` trains replicate models with a large recurrent init and a large SGD step, with and without
-clipping, and records each training's fate; `report.py` judges the diverged fractions.
+`task.py` trains replicate models with SGD at an unstable step size, with and without clipping, plus the
+effective-step control (`meter.py` reads every step's gradient norm); `rules.py` computes the two claims'
+statistics and verdicts; `report.py` lays out tables and curves.
 """
 from .task import Clipping, ClippingOptions, clipping_metrics, replica_record  # noqa: F401
 from . import report  # noqa: F401  (registers the report)

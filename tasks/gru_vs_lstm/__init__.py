@@ -1,7 +1,8 @@
-"""gru_vs_lstm: the cross-task claim that a GRU is cheaper than an LSTM of the same size, at equal quality.
+"""gru_vs_lstm: the cross-task claims that a GRU is cheaper than an LSTM and as good.
 
-`task.py` measures the cost (parameter counts, and training speed timed in pairs in one process);
-`report.py` judges speed from those runs and quality from every language-model task's runs.
+`task.py` measures the cost (parameter counts, and training speed timed in pairs on two kernel paths);
+`speed.py` and `quality.py` compute the two claims' statistics and verdicts (quality from other tasks'
+records, read by name); `report.py` lays out tables and the parameter check.
 """
 from .task import CostOptions, GruVsLstm, recurrent_parameters  # noqa: F401
 from . import report  # noqa: F401  (registers the report)

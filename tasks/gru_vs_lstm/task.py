@@ -1,20 +1,23 @@
-"""The cost of a GRU against an LSTM of the same size: parameters, and training speed timed in pairs.
+"""The cost of a GRU against an LSTM of the same hidden size: parameters, and training speed timed in pairs.
 
-One run builds both models from the run's model config (same layers, hidden and embedding sizes, the
-arch set to each in turn) and times the suite's own training loop on each, alternating within one
-process (suite.timing): each round trains the LSTM and the GRU for `train.steps` steps in turn, the
-order reversed every other round, so machine noise hits both alike. The vocabulary is small (100 by
+One run builds both models from the run's model config (same layers, hidden and embedding sizes, the arch
+set to each in turn) and times the suite's own training loop on each, alternating within one process
+(suite.training.timing): each round trains every (kernel path, cell) pair for `train.steps` steps, the
+order reversed every other round, so machine noise hits all alike. The vocabulary is small (100 by
 default) so that the recurrent cell, whose cost the claim is about, dominates the step rather than the
-softmax. Quality is not measured here: the report takes it from the language-model tasks.
+softmax. Quality is not measured here: the report takes it from other tasks' records.
 
-The answer depends on the kernels, which is why speed is measured rather than assumed: on CPU, torch 2.13
-trains nn.LSTM through a fused oneDNN kernel and nn.GRU without one, and the GRU ran at 0.62× [0.54, 0.72]
-the LSTM's tokens/s (quick size, 1 thread); with oneDNN switched off the GRU ran at 1.26× [1.05, 1.51],
-near the 4/3 its fewer multiply-adds allow. The record says whether oneDNN was on.
+Two kernel paths, because the answer depends on them:
+- `default`: torch's defaults. On CPU nn.LSTM runs oneDNN's fused kernel and nn.GRU torch's generic cell
+  loop, so the figure compares two libraries — an implementation fact, reported as such. Here (quick size,
+  1 thread) the GRU ran at 0.62× [0.54, 0.72] the LSTM's tokens/s.
+- `same_path`: the vendor RNN libraries off (suite.training.timing.framework_kernels), both cells through
+  torch's own loop, differing only in their arithmetic: the GRU ran at 1.26× (hidden 128), near the 4/3 its
+  fewer multiply-adds allow. The claim is judged on this path.
 """
 from __future__ import annotations
 
-import statistics
+import contextlib
 from dataclasses import dataclass
 from functools import partial
 
@@ -22,20 +25,21 @@ import torch
 from torch import nn
 
 from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig, replace
-from suite.models.zoo import build_model, count_parameters
 from suite.core.options import TaskOptions, option
-from suite.task import RunOutcome, Task, TaskSettings, by_size, register_task
 from suite.data.batches import StreamBatcher
-from suite.training.timing import alternate
-from suite.judge.stats import ratio_interval
+from suite.models.zoo import build_model, count_parameters
+from suite.task import RunOutcome, Task, TaskSettings, by_size, register_task
+from suite.training.timing import alternate, framework_kernels, vendor_rnn_kernels
 from suite.training.trainer import TrainResult, fit
 
 PAIR = ("lstm", "gru")  # baseline first: the ratio is GRU over LSTM
+PATHS = {"default": contextlib.nullcontext, "same_path": framework_kernels}
+JUDGED_PATH = "same_path"
 
 
 @dataclass(frozen=True)
 class CostOptions(TaskOptions):
-    rounds: int = option(7, low=2, high=1000, help="timed rounds; each trains both models train.steps steps")
+    rounds: int = option(7, low=2, high=1000, help="timed rounds; each trains every (path, cell) pair train.steps steps")
     vocab_size: int = option(100, low=4, high=1_000_000,
                              help="tokens of the random stream; small, so the recurrent cell dominates the step")
 
@@ -45,16 +49,22 @@ def recurrent_parameters(model: nn.Module) -> int:
     return sum(p.numel() for name, p in model.named_parameters() if ".rnn." in name)
 
 
+def measure_name(path: str, arch: str) -> str:
+    return f"{path}_{arch}"
+
+
 @register_task
 class GruVsLstm(Task):
     name = "gru_vs_lstm"
-    description = "GRU against an LSTM of the same size: parameters, and training tokens/s timed in pairs"
+    description = "GRU against an LSTM of the same hidden size: parameters, and training tokens/s timed in pairs"
     objective = "lm"
     Options = CostOptions
 
     def settings(self, size: str) -> TaskSettings:
-        # quick: 8 rounds (1 warm-up) × 2 models × 10 steps at hidden 128: ≈ 6 s on one busy thread.
-        s = by_size(size, steps=(3, 10, 20, 50), rounds=(2, 7, 9, 15), hidden=(32, 128, 128, 256))
+        # A round trains 4 (path, cell) pairs for `steps` steps; standard: 8 rounds (1 warm-up) × 4 × 10 steps
+        # at hidden 128. Per-round log-ratio SD on the judged path ≈ 0.05–0.1 here, so 7 rounds a run already
+        # resolve a 10 % difference; the seeds add machine states, not precision.
+        s = by_size(size, steps=(3, 10, 10, 50), rounds=(2, 5, 7, 15), hidden=(32, 128, 128, 256))
         return TaskSettings(train=TrainConfig(steps=s["steps"], batch_size=32, bptt=35, lr=1e-3, clip=1.0),
                             model={"hidden": s["hidden"]}, options={"rounds": s["rounds"]})
 
@@ -72,34 +82,33 @@ class GruVsLstm(Task):
                               f"(got '{cfg.model.arch}')")
 
     def run(self, cfg: RunConfig, progress: bool = False) -> RunOutcome:
-        """Not a training run to evaluate: a paired timing of two models on the same stream."""
+        """Not a training run to evaluate: a paired timing of two models on two kernel paths, one stream."""
         opts = self.options(cfg)
         generator = torch.Generator().manual_seed(cfg.seed)
         tokens = cfg.train.batch_size * cfg.train.bptt * (cfg.train.steps + 1) + 1
         batcher = StreamBatcher(torch.randint(0, opts.vocab_size, (tokens,), generator=generator),
                                 cfg.train.batch_size, cfg.train.bptt)
-        models, results = {}, {arch: [] for arch in PAIR}
+        models, results = {}, {}
         for arch in PAIR:
             torch.manual_seed(cfg.seed)
             models[arch] = build_model(replace(cfg.model, arch=arch), opts.vocab_size, self.objective).to(cfg.device)
 
-        def train_and_time(arch: str) -> float:
-            result = fit(models[arch], batcher, None, cfg.train, seed=cfg.seed, device=cfg.device)
-            results[arch].append(result)
+        def train_and_time(path: str, arch: str) -> float:
+            with PATHS[path]():
+                result = fit(models[arch], batcher, None, cfg.train, seed=cfg.seed, device=cfg.device)
+            results.setdefault(measure_name(path, arch), []).append(result)
             return result.tokens_per_second
 
-        speeds = alternate({arch: partial(train_and_time, arch) for arch in PAIR}, opts.rounds)
-        ratio = ratio_interval(speeds["gru"], speeds["lstm"])
+        speeds = alternate({measure_name(p, a): partial(train_and_time, p, a) for p in PATHS for a in PAIR},
+                           opts.rounds)
         metrics = {f"{arch}_{what}": value for arch in PAIR for what, value in (
             ("parameters", count_parameters(models[arch])),
-            ("recurrent_parameters", recurrent_parameters(models[arch])),
-            ("tokens_per_second", statistics.median(speeds[arch])),
-            ("round_tokens_per_second", speeds[arch]))}
-        onednn = torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled  # CPU LSTM kernel
-        metrics.update(speed_ratio=ratio.mean, speed_ratio_low=ratio.low, speed_ratio_high=ratio.high,
-                       rounds=opts.rounds, onednn=bool(onednn))
-        return RunOutcome(summed(results["gru"][-opts.rounds:]), metrics, metrics["gru_parameters"],
-                          model=models["gru"])
+            ("recurrent_parameters", recurrent_parameters(models[arch])))}
+        metrics.update({f"{name}_round_tokens_per_second": values for name, values in speeds.items()})
+        metrics.update(rounds=opts.rounds, paths=list(PATHS), judged_path=JUDGED_PATH,
+                       default_rnn_library=vendor_rnn_kernels(cfg.device))
+        judged = results[measure_name(JUDGED_PATH, "gru")][-opts.rounds:]
+        return RunOutcome(summed(judged), metrics, metrics["gru_parameters"], model=models["gru"])
 
 
 def summed(results: list[TrainResult]) -> TrainResult:
