@@ -77,13 +77,17 @@ def grouped_error_table(items: pd.DataFrame, columns: list[str]) -> pd.DataFrame
 
 
 def rule_table(items: pd.DataFrame) -> pd.DataFrame:
-    """Per model and seed: the trend and recency effects with their one-sided p-values (uncorrected)."""
+    """Per model and seed: the trend effect, the recency index (judged) and nearest-noun risk difference
+    (descriptive), the attraction the gated claim compares, with one-sided p-values (uncorrected)."""
     lm = lm_items(items)
     if lm.empty:
         return pd.DataFrame()
     trend = evidence.per_seed_trend(lm).rename(columns={"effect": "error_per_attractor", "p": "trend_p"})
-    recency = evidence.per_seed_recency(lm).rename(columns={"effect": "nearest_noun_effect", "p": "recency_p"})
-    return trend.merge(recency, on=evidence.KEY, how="outer").drop(columns="task")
+    recency = evidence.per_seed_recency(lm).rename(columns={"index": "recency_index", "effect": "nearest_noun_effect",
+                                                            "p": "recency_p", "errors": "mixed_cell_errors"})
+    attraction = evidence.per_seed_attraction(lm).rename(columns={"effect": "attraction"})
+    return trend.merge(recency, on=evidence.KEY, how="outer").merge(
+        attraction, on=evidence.KEY, how="outer").drop(columns="task")
 
 
 def attractor_plot(items: pd.DataFrame, out_dir: Path) -> list[Path]:
