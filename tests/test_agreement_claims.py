@@ -258,3 +258,35 @@ def test_the_power_table_checks_the_assumed_seed_sd_against_the_sweep():
     assert calm.loc["objective", "observed_seed_sd"] < 0.06 < 0.09 < wild.loc["objective", "observed_seed_sd"] < 0.3
     assert wild.loc["objective", "detectable_at_observed_sd"] > calm.loc["objective", "detectable_at_observed_sd"]
     assert wild.loc["objective", "detectable_at_observed_sd"] > wild.loc["objective", "detectable_80pct"]
+
+
+def plugin_copies(recs, arch="mgu", plugin=False):
+    """The records again as a user's cell (a new name, or a plugin replacing a built-in name), its items all
+    wrong on attractor items and right elsewhere — an extreme cell that would flip any majority it joined."""
+    out = []
+    for r in recs:
+        copy = {**r, "run_id": r["run_id"] + "-" + arch, "label": arch,
+                "config": {**r["config"], "model": {"arch": arch}}}
+        if plugin:
+            copy["config"]["identity"] = {"plugins": ["my_cells.py"]}
+        items = pd.DataFrame(**r["items"])
+        items["correct"] = items["attractors"] == 0
+        copy["items"] = items.to_dict(orient="split", index=False)
+        out.append(copy)
+    return out
+
+
+def test_a_users_cell_never_changes_a_literature_verdict():
+    """Literature claims are judged on the built-in architectures only (suite.core.families): a sweep with an
+    extra cell gives the same verdicts, whether the claims read the records directly or through the report's
+    literature filter; the cell still appears in the report's comparison tables."""
+    from suite.judge.report import literature_claims
+    recs = records(np.random.default_rng(5))
+    base = {c.id: c.verdict for c in agreement_claims(recs)}
+    with_cell = recs + plugin_copies([r for r in recs if r["label"] == "lstm"])
+    assert {c.id: c.verdict for c in agreement_claims(with_cell)} == base
+    assert {c.id: c.verdict for c in literature_claims(with_cell) if c.id.startswith("agreement.")} == base
+    replaced = recs + plugin_copies([r for r in recs if r["label"] == "gru"], arch="gru", plugin=True)
+    assert {c.id: c.verdict for c in literature_claims(replaced) if c.id.startswith("agreement.")} == base
+    table = AgreementReport().tables(with_cell)["agreement_rule_evidence"]
+    assert "mgu" in set(table["model"])

@@ -51,10 +51,16 @@ def _claim(id_, statement, source, rule: Rule, rule_text: str, judgements: dict[
                  {"per_model": {m: j.verdict for m, j in judgements.items()}}, f"{rule.unit}: {effect}")
 
 
+def builtin(items: pd.DataFrame) -> pd.DataFrame:
+    """Item rows of the built-in architectures only: a user's cell never votes in a literature verdict (its
+    rows stay in the report's tables, beside the built-in ones)."""
+    return items if items.empty else items[items["model"].isin(BUILTIN_RECURRENT)]
+
+
 def lm_items(items: pd.DataFrame) -> pd.DataFrame:
     if items.empty:
         return items
-    return items[(items["task"] == LM_TASK) & ~items["model"].str.endswith("(nonce)")]
+    return builtin(items[items["task"] == LM_TASK])
 
 
 def per_model_claim(id_: str, statement: str, rule: Rule, rule_text: str, per_seed, items: pd.DataFrame,
@@ -159,7 +165,7 @@ def gated_claim(items: pd.DataFrame, records: list[dict]) -> Claim:
 
 
 def objective_claim(items: pd.DataFrame, records: list[dict]) -> Claim:
-    original = items[~items["model"].str.endswith("(nonce)")] if not items.empty else items
+    original = builtin(items)
     return per_model_claim(
         "agreement.number_prediction_beats_lm", "a supervised number-prediction objective errs less than the "
         "language-modelling objective on the same prefixes", OBJECTIVE,
@@ -178,7 +184,7 @@ def observed_seed_sd(items: pd.DataFrame) -> dict[str, float]:
     lm = lm_items(items)
     if lm.empty:
         return {}
-    original = items[~items["model"].str.endswith("(nonce)")]
+    original = builtin(items)
     effects = {TREND.name: evidence.per_seed_trend(lm), OBJECTIVE.name: evidence.paired_objectives(original)}
     return {name: float(frame.groupby("model")["effect"].std().max())
             for name, frame in effects.items() if not frame.empty and frame.groupby("model").size().max() > 1}

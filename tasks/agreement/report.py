@@ -15,7 +15,7 @@ from suite.judge.task_report import TaskReport, register_report
 from suite.task import SIZES
 
 from . import evidence
-from .claims import GATED_ARCHS, agreement_claims, lm_items, observed_seed_sd
+from .claims import GATED_ARCHS, agreement_claims, observed_seed_sd
 from .metrics import HEURISTIC_HELP, HEURISTICS
 from .power import power_table
 from .task import LM_TASK, NUMBER_TASK, Agreement
@@ -77,9 +77,10 @@ def grouped_error_table(items: pd.DataFrame, columns: list[str]) -> pd.DataFrame
 
 
 def rule_table(items: pd.DataFrame) -> pd.DataFrame:
-    """Per model and seed: the trend effect, the recency index (judged) and nearest-noun risk difference
+    """Per model and seed (user cells included, beside the built-in ones): the trend effect, the recency index (judged) and nearest-noun risk difference
     (descriptive), the attraction the gated claim compares, with one-sided p-values (uncorrected)."""
-    lm = lm_items(items)
+    # every LM trained on the original probes, a user's cells included: this table compares, it does not vote
+    lm = items[(items["task"] == LM_TASK) & ~items["model"].str.endswith("(nonce)")] if not items.empty else items
     if lm.empty:
         return pd.DataFrame()
     trend = evidence.per_seed_trend(lm).rename(columns={"effect": "error_per_attractor", "p": "trend_p"})
