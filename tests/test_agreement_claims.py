@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from suite.core.families import GATED as GATED_ARCHS, VANILLA
-from suite.judge.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+from suite.judge.claims import CALIBRATION, INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, SANITY
 from suite.judge.parts import judge_part
 from suite.task import get_task
 from tasks.agreement.claims import agreement_claims
@@ -243,6 +243,11 @@ def test_report_tables_and_checks_from_records(tmp_path):
     assert heuristics.passed is False and "first_noun: 0.0%" in heuristics.evidence  # the simulated first noun is right
     # simulated gated top cell: 0.1 + 0.08 + 4 × 0.06 + 0.15 ≈ 0.57 > 0.40
     assert calibration.passed is False and "top-cell error gru" in calibration.evidence
+    # the calibration target is marked as such, apart from the sanity checks; the heuristics check names only
+    # what it measures (no claim that the subject cannot be found by position)
+    assert calibration.kind == CALIBRATION and calibration.statement.startswith("calibration target")
+    assert heuristics.kind == SANITY and "not found by position" not in heuristics.statement
+    assert "a positional template is not tested" in heuristics.statement
     assert [p.name for p in report.plots(recs, tmp_path)] == ["agreement_attractors.png",
                                                               "agreement_number_attractors.png"]
 
