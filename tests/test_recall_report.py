@@ -13,7 +13,7 @@ from tasks.recall.outcomes import (LEARNED, NEVER_LEARNED, learned_p_value, memo
                                    tuned_runs)
 from suite.judge.claims import combine_verdicts
 from tasks.recall.report import equal_budget_check
-from tasks.recall.rules import RULE as SPAN_RULE, gated_span_claim, log_span
+from tasks.recall.rules import LSTM_RULE, RULE as SPAN_RULE, gated_span_claim, log_span, lstm_default_claim
 from tasks.recall.tables import accuracy_table, plot_accuracy, span_table, status_table, tuning_table
 
 CHANCE = 1 / 24
@@ -230,6 +230,33 @@ def test_span_rule_controls(shift, which, bound):
     assert got >= bound if bound > 0 else got <= -bound
 
 
+def lstm_sweeps(shift: float, rng):
+    """Verdicts of recall.lstm_default in simulated sweeps: gru log₂ spans N(log₂ 10, SPAN_SD), lstm shifted."""
+    out = []
+    for _ in range(SWEEPS):
+        recs = []
+        for name, mean in (("gru", math.log2(10)), ("lstm", math.log2(10) + shift)):
+            for s_, sp in enumerate(snapped(rng.normal(mean, SPAN_SD, SEEDS))):
+                recs.append(record(name, s_, {d: (0.95 if d <= sp else 0.3) for d in GRID_D}))
+        out.append(lstm_default_claim(recs).verdict)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("shift, which, bound", [(LSTM_RULE.design_effect, REPRODUCED, 0.80),
+                                                 (0.0, REPRODUCED, -0.10),
+                                                 (-LSTM_RULE.design_effect, NOT_REPRODUCED, 0.80)])
+def test_lstm_default_rule_controls(shift, which, bound):
+    got = float(np.mean(lstm_sweeps(shift, np.random.default_rng(5)) == which))
+    assert got >= bound if bound > 0 else got <= -bound
+
+
+def test_lstm_default_reads_the_committed_pattern_as_not_reproduced():
+    """The committed long-distance run: gru recalls to the end, lstm falls off earlier."""
+    claim = lstm_default_claim([record("gru", s, curve(100)) for s in range(3)] +
+                               [record("lstm", s, curve(20)) for s in range(3)])
+    assert claim.verdict == NOT_REPRODUCED and claim.parts[0].name == "lstm − gru"
+
+
 # --------------------------------------------------------------------------- the equal-budget check
 
 
@@ -246,6 +273,6 @@ def test_report_is_registered_and_judges_its_records(tmp_path):
     recs = tuned_sweep({"rnn_tanh": [0.05, 0.05], "lstm": [1.0, 1.0], "gru": [1.0, 1.0]}, grid_points=2)
     assert set(report.tables(recs)) == {"recall_tuning", "recall_status", "recall_span", "recall_accuracy",
                                         "recall_detail"}
-    assert [c.id for c in report.claims(recs)] == ["recall.gated_span"]
+    assert [c.id for c in report.claims(recs)] == ["recall.gated_span", "recall.lstm_default"]
     assert [c.id for c in report.checks(recs)] == ["recall.equal_budget"]
     assert report.plots(recs, tmp_path)[0].exists()

@@ -11,7 +11,7 @@ from suite.judge.claims import Check, Claim
 from suite.judge.task_report import TaskReport, register_report
 
 from .outcomes import tuned_runs
-from .rules import gated_span_claim
+from .rules import gated_span_claim, lstm_default_claim
 from .tables import accuracy_table, detail_table, plot_accuracy, span_table, status_table, tuning_table
 
 TASK = "recall"
@@ -41,7 +41,8 @@ class RecallReport(TaskReport):
         return [plot_accuracy(tuned_runs(runs), out_dir / "recall_accuracy.png")]
 
     def claims(self, records: list[dict]) -> list[Claim]:
-        return [gated_span_claim(tuned_runs(ok_runs(records, TASK)))]
+        tuned = tuned_runs(ok_runs(records, TASK))
+        return [gated_span_claim(tuned), lstm_default_claim(tuned)]
 
     def checks(self, records: list[dict]) -> list[Check]:
         return [equal_budget_check(records)]

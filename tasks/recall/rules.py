@@ -54,11 +54,12 @@ def cap(runs: list[dict]) -> int:
     return min(max(row["d"] for row in metric(r, "by_distance", [])) for r in runs)
 
 
-def span_part(gated: str, vanilla: str, runs: dict[str, list[dict]]) -> Part:
+def span_part(gated: str, vanilla: str, runs: dict[str, list[dict]], rule: Rule = RULE) -> Part:
+    """`gated` − `vanilla` (the cell the claim predicts longer − the other) on log₂ span, learned runs only."""
     name = f"{gated} − {vanilla}"
     absent = [a for a in (gated, vanilla) if not runs.get(a)]
     if absent:
-        return judge_part(name, RULE, (), (), (TASK,), f"not measured: no {' or '.join(absent)} runs")
+        return judge_part(name, rule, (), (), (TASK,), f"not measured: no {' or '.join(absent)} runs")
     learned = {a: [r for r in runs[a] if status(r) == LEARNED] for a in (gated, vanilla)}
     never = [a for a in (gated, vanilla) if not learned[a]]
     values = [log_span(r) for r in learned[gated]]
@@ -73,7 +74,7 @@ def span_part(gated: str, vanilla: str, runs: dict[str, list[dict]]) -> Part:
         top = math.log2(cap(learned[gated] + learned[vanilla]))
         if all(v >= top for v in values + reference):
             because = f"ceiling: every learned run of both recalls up to the largest tested distance ({2 ** top:g})"
-    return judge_part(name, RULE, values, reference, (TASK,), because)
+    return judge_part(name, rule, values, reference, (TASK,), because)
 
 
 def gated_span_claim(tuned: list[dict]) -> Claim:
@@ -83,3 +84,31 @@ def gated_span_claim(tuned: list[dict]) -> Claim:
         runs.setdefault(label(r), []).append(r)
     claim = Claim("recall.gated_span", STATEMENT, SOURCE, TEXT, "", "", code=(__name__, "tasks.recall.outcomes"))
     return claim_from_parts(claim, [span_part(g, v, runs) for v in VANILLA for g in GATED])
+
+
+# --------------------------------------------------------------------------- the LSTM as the default
+LSTM_STATEMENT = "the LSTM is the better default where dependencies are long: it recalls over longer distances than the GRU"
+LSTM_SOURCE = ("lecture notes, LSTM vs GRU ('LSTM is a good default choice, especially if your data has particularly "
+               "long dependencies'); no paper in the lecture makes this comparison (Chung et al. 2014 and Greff et "
+               "al. 2017 find no consistent winner)")
+LSTM_TEXT = (f"on the recall stories, tuned runs that learned (as for recall.gated_span): Δ = mean log₂ span of "
+             f"lstm − that of gru, 95 % Welch interval over seeds; reproduced when above 0 and Δ ≥ "
+             f"{RULE.min_effect:g} (twice the span), not reproduced when below {RULE.min_effect:g}; inconclusive "
+             f"otherwise, with under 80 % power at Δ = {RULE.design_effect:g} at the measured SDs, when either cell "
+             f"never learned or both reach the largest tested distance (ceiling)")
+LSTM_RULE = Rule(
+    test=WELCH, min_effect=RULE.min_effect, design_effect=RULE.design_effect,
+    basis=("the lecture gives no size: the design must detect the gated-vs-vanilla design effect (a fourfold "
+           "span), the minimum is a twofold span; contrast: log₂ span lstm − gru, learned runs"),
+    scale="Δ log₂ memory span (lstm − gru), learned runs", unit="seed")
+
+
+def lstm_default_claim(tuned: list[dict]) -> Claim:
+    """`tuned`: the tuned recall runs (one per architecture and seed)."""
+    runs: dict[str, list[dict]] = {}
+    for r in tuned:
+        runs.setdefault(label(r), []).append(r)
+    part = span_part("lstm", "gru", runs, LSTM_RULE)
+    claim = Claim("recall.lstm_default", LSTM_STATEMENT, LSTM_SOURCE, LSTM_TEXT, "", "",
+                  code=(__name__, "tasks.recall.outcomes"))
+    return claim_from_parts(claim, [part])
