@@ -9,7 +9,7 @@ from scipy import stats as sps
 from suite.judge.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, directional_verdict
 from suite.judge.stats import mean_ci
 from tasks.agreement.power import Design, detectable_effect, power, power_table, too_few
-from tasks.agreement.rules import (OBJECTIVE, TREND, difference_intervals, majority_verdict, mcnemar_test,
+from tasks.agreement.rules import (OBJECTIVE, TREND, difference_intervals, mcnemar_test,
                                    recency_effect, recency_index, recency_test, seed_intervals, seed_verdict, significant,
                                    trend_effect, trend_test, verdict_codes)
 
@@ -91,12 +91,9 @@ def test_mcnemar_counts_discordant_items():
     assert p == pytest.approx(sps.binomtest(1, 3, 0.5).pvalue)
 
 
-def test_holm_and_majority():
+def test_holm():
     assert significant([0.001, 0.02, 0.04]) == [True, True, True]
     assert significant([0.001, 0.03, 0.04]) == [True, False, False]
-    assert majority_verdict([REPRODUCED, REPRODUCED, INCONCLUSIVE]) == REPRODUCED
-    assert majority_verdict([REPRODUCED, REPRODUCED, NOT_REPRODUCED]) == INCONCLUSIVE
-    assert majority_verdict([NOT_REPRODUCED, NOT_REPRODUCED, REPRODUCED]) == NOT_REPRODUCED
 
 
 def test_vectorised_verdicts_agree_with_the_suite_rule():

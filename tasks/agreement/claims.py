@@ -7,13 +7,12 @@ from __future__ import annotations
 import pandas as pd
 
 from suite.core.families import BUILTIN_RECURRENT, GATED as GATED_ARCHS, VANILLA as VANILLA_ARCHS
-from suite.judge.claims import INCONCLUSIVE, REPRODUCED, Claim, Part
+from suite.judge.claims import INCONCLUSIVE, REPRODUCED, Claim, Part, combine_verdicts
 from suite.judge.parts import claim_from_parts, judge_part
 
 from . import evidence
 from .power import too_few
-from .rules import GATED_ATTRACTION, OBJECTIVE, RECENCY_INDEX, TREND, Judgement, Rule, majority_verdict, \
-    seed_verdict, significant
+from .rules import GATED_ATTRACTION, OBJECTIVE, RECENCY_INDEX, TREND, Judgement, Rule, seed_verdict, significant
 from .task import LM_TASK
 
 LINZEN = "Linzen, Dupoux & Goldberg (2016), TACL 4"
@@ -66,23 +65,24 @@ def lm_items(items: pd.DataFrame) -> pd.DataFrame:
 def per_model_claim(id_: str, statement: str, rule: Rule, rule_text: str, per_seed, items: pd.DataFrame,
                     records: list[dict], direction=None, empty="no language-model agreement runs with item rows",
                     source: str = LINZEN) -> Claim:
-    """A claim judged per model by a one-sample rule over seeds, then by the majority of models."""
+    """A claim judged per model by a one-sample rule over seeds, then over the models by the suite's one
+    aggregation (suite.judge.claims.combine_verdicts: every model reproduced → reproduced, any not → not)."""
     evidence_rows = per_seed(items) if not items.empty else pd.DataFrame()
     judgements, seeds = ({}, {})
     if not evidence_rows.empty:
         judgements, seeds = judge_per_model(rule, evidence_rows, records, direction)
-    verdict = majority_verdict([j.verdict for j in judgements.values()])
+    verdict = combine_verdicts([j.verdict for j in judgements.values()])
     return _claim(id_, statement, source, rule, rule_text, judgements, seeds, verdict, empty)
 
 
 def attractor_claim(items: pd.DataFrame, records: list[dict]) -> Claim:
     return per_model_claim(
         "agreement.attractors", "language models' agreement error rises with the number of attractors", TREND,
-        f"per LM architecture, per seed: the least-squares slope of error on attractor count within each "
+        f"per built-in LM architecture, per seed: the least-squares slope of error on attractor count within each "
         f"intervening-noun stratum (weighted by items); 95 % t-interval over seeds: reproduced when above 0 with "
         f"mean ≥ {TREND.min_effect:g} per attractor, not reproduced when below {TREND.min_effect:g}; per-seed "
-        f"one-sided binomial-GLM trend tests reported as k of n significant (Holm); majority of architectures, "
-        f"none the other way; inconclusive when the design cannot detect {TREND.design_effect:g} with 80 % power",
+        f"one-sided binomial-GLM trend tests reported as k of n significant (Holm); every built-in architecture "
+        f"reproduced → reproduced, any not reproduced → not; inconclusive when the design cannot detect {TREND.design_effect:g} with 80 % power",
         evidence.per_seed_trend, lm_items(items), records)
 
 
@@ -169,10 +169,10 @@ def objective_claim(items: pd.DataFrame, records: list[dict]) -> Claim:
     return per_model_claim(
         "agreement.number_prediction_beats_lm", "a supervised number-prediction objective errs less than the "
         "language-modelling objective on the same prefixes", OBJECTIVE,
-        f"per architecture, paired by seed on the same items: LM error minus number-prediction error, 95 % "
+        f"per built-in architecture, paired by seed on the same items: LM error minus number-prediction error, 95 % "
         f"t-interval over seeds: reproduced above 0 with mean ≥ {OBJECTIVE.min_effect:g}, not reproduced below "
         f"{OBJECTIVE.min_effect:g}; per-seed exact McNemar tests reported as k of n significant in the claimed "
-        f"direction (Holm); majority of architectures, none the other way",
+        f"direction (Holm); every built-in architecture reproduced → reproduced, any not reproduced → not",
         evidence.paired_objectives, original, records,
         direction=lambda row: row["lm_only_wrong"] > row["number_only_wrong"],
         empty="no architecture has both objectives with item rows")

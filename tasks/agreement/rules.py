@@ -245,14 +245,3 @@ def difference_intervals(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.n
     """mean(a) − mean(b) and its 95 % Welch interval over seeds (last axis), many sweeps at once (scipy)."""
     ci = sps.ttest_ind(a, b, axis=-1, equal_var=False).confidence_interval(0.95)
     return a.mean(-1) - b.mean(-1), ci.low, ci.high
-
-
-def majority_verdict(verdicts: list[str]) -> str:
-    """Across architectures: reproduced when most are and none goes the other way; not reproduced when most
-    go the other way; otherwise inconclusive."""
-    if not verdicts:
-        return INCONCLUSIVE
-    r, n = verdicts.count(REPRODUCED), verdicts.count(NOT_REPRODUCED)
-    if r > len(verdicts) / 2 and n == 0:
-        return REPRODUCED
-    return NOT_REPRODUCED if n > len(verdicts) / 2 else INCONCLUSIVE
