@@ -9,7 +9,7 @@ from scipy import stats as sps
 from suite.judge.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, directional_verdict
 from suite.judge.stats import mean_ci
 from tasks.agreement.power import Design, detectable_effect, power, power_table, too_few
-from tasks.agreement.rules import (OBJECTIVE, TREND, difference_intervals, mcnemar_test,
+from tasks.agreement.rules import (OBJECTIVE, TREND, mcnemar_test,
                                    recency_effect, recency_index, recency_test, seed_intervals, seed_verdict, significant,
                                    trend_effect, trend_test, verdict_codes)
 
@@ -105,11 +105,6 @@ def test_vectorised_verdicts_agree_with_the_suite_rule():
     for row, code in zip(effects, codes):
         assert directional_verdict(mean_ci(list(row)), TREND.min_effect)[0] == code == seed_verdict(TREND, row).verdict
     assert {REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE} == set(codes)
-    a, b = rng.normal(0.2, 0.03, (50, 6)), rng.normal(0.15, 0.03, (50, 6))
-    mean, low, high = difference_intervals(a, b)
-    assert mean[0] == pytest.approx(a[0].mean() - b[0].mean())
-    ci = sps.ttest_ind(a[0], b[0], equal_var=False).confidence_interval()
-    assert (low[0], high[0]) == pytest.approx((ci.low, ci.high))
 
 
 def test_power_rises_with_the_effect_and_the_seeds():

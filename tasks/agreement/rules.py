@@ -29,7 +29,7 @@ from statsmodels.stats.multitest import multipletests
 
 from suite.judge import claims as judged
 from suite.judge.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, directional_verdict
-from suite.judge.stats import Interval, difference_ci, mean_ci
+from suite.judge.stats import Interval, mean_ci
 
 ALPHA = 0.05  # per-seed tests: one-sided, Holm-corrected over all models a claim judges
 POWER = 0.8
@@ -212,19 +212,6 @@ def seed_verdict(rule: Rule, effects: np.ndarray, *, too_few: str = "") -> Judge
     return Judgement(verdict, why, interval, p)
 
 
-def difference_verdict(rule: Rule, larger: np.ndarray, smaller: np.ndarray, *, too_few: str = "") -> Judgement:
-    """Two groups of seeds (e.g. vanilla and gated models): Welch interval of mean(larger) − mean(smaller)
-    and its one-sided p, judged against the rule's minimum effect."""
-    interval = difference_ci(list(larger), list(smaller))
-    p = math.nan
-    if len(larger) > 1 and len(smaller) > 1 and (np.std(larger) > 0 or np.std(smaller) > 0):
-        p = float(sps.ttest_ind(larger, smaller, equal_var=False, alternative="greater").pvalue)
-    if too_few:
-        return Judgement(INCONCLUSIVE, too_few, interval, p)
-    verdict, why = directional_verdict(interval, rule.min_effect)
-    return Judgement(verdict, why, interval, p)
-
-
 def verdict_codes(mean: np.ndarray, low: np.ndarray, high: np.ndarray, min_effect: float) -> np.ndarray:
     """`suite.claims.directional_verdict` over arrays of intervals (for simulated sweeps): reproduced when
     the interval is above 0 and the estimate reaches `min_effect`, not reproduced when the interval lies
@@ -239,9 +226,3 @@ def seed_intervals(effects: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     """Mean and 95 % t-interval over seeds (last axis) for many sweeps at once (scipy)."""
     ci = sps.ttest_1samp(effects, 0.0, axis=-1).confidence_interval(0.95)
     return effects.mean(-1), ci.low, ci.high
-
-
-def difference_intervals(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """mean(a) − mean(b) and its 95 % Welch interval over seeds (last axis), many sweeps at once (scipy)."""
-    ci = sps.ttest_ind(a, b, axis=-1, equal_var=False).confidence_interval(0.95)
-    return a.mean(-1) - b.mean(-1), ci.low, ci.high
