@@ -1,14 +1,11 @@
-"""Depth task: gradient meters against autograd, the depth × skip grid, its tables, plots, and the skip claim
-judged at every depth ≥ 4 (with negative controls)."""
+"""Depth task: gradient meters against autograd, the depth × skip grid, its tables and plots (the skip claims:
+tests/test_depth_rules.py)."""
 import copy
 import math
 
-import numpy as np
 import pytest
 import torch
-from scipy import stats
 
-from suite.judge.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
 from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
 from suite.data.batches import StreamBatcher
 from suite.judge.task_report import REPORTS
@@ -17,7 +14,7 @@ from suite.run.sweep import PRESETS, Overrides, Preset, Variant, expand, run_opt
 from suite.task import get_task
 from suite.training.trainer import fit, loss_fn
 from tasks.depth import LayerGradientMeter, gradient_metrics
-from tasks.depth.report import MIN_EFFECT, depth_by_skip, skip_claim
+from tasks.depth.report import depth_by_skip
 
 torch.set_num_threads(1)
 TASK = get_task("depth")
@@ -143,52 +140,6 @@ def grid_runs(plain, residual, depths=(4,), **kw):
     for d in depths:
         losses.update({(d, "none"): plain, (d, "residual"): residual, (d, "highway"): 2.95})
     return depth_runs(losses, **kw)
-
-
-def test_skip_claim_verdicts():
-    assert skip_claim(grid_runs(plain=4.5, residual=2.9)).verdict == REPRODUCED
-    assert skip_claim(grid_runs(plain=3.0, residual=3.005)).verdict == NOT_REPRODUCED  # far below the minimum
-    assert skip_claim(grid_runs(plain=3.05, residual=3.0, spread=0.05)).verdict == INCONCLUSIVE
-    missing = skip_claim(grid_runs(4.5, 2.9, depths=()))
-    assert missing.verdict == INCONCLUSIVE and "missing runs" in missing.why
-    one_seed = skip_claim(grid_runs(4.5, 2.9, seeds=1))
-    assert one_seed.verdict == INCONCLUSIVE and "too few replicates" in one_seed.why  # seeds are the unit
-
-
-def test_every_deep_depth_is_judged_not_only_the_deepest():
-    # Helps at 8 layers, hurts at 4: the old rule (deepest only) said reproduced.
-    runs = depth_runs({(4, "none"): 3.0, (4, "residual"): 3.5, (8, "none"): 4.5, (8, "residual"): 2.9})
-    claim = skip_claim(runs)
-    assert claim.verdict == NOT_REPRODUCED and "lstm×4" in claim.why
-    assert "lstm×4" in claim.effect and "lstm×8" in claim.effect
-    # Helps clearly at 8, unclear at 4 → inconclusive, not reproduced on the strength of 8 alone.
-    unclear = depth_runs({(4, "none"): 3.05, (4, "residual"): 3.0, (8, "none"): 4.5, (8, "residual"): 2.9},
-                         spread=0.05)
-    assert skip_claim(unclear).verdict == INCONCLUSIVE
-
-
-def test_negative_control_reversed_effect_is_not_reproduced():
-    claim = skip_claim(grid_runs(plain=2.9, residual=4.5, depths=(4, 8)))
-    assert claim.verdict == NOT_REPRODUCED and "reversed" in claim.why
-
-
-@pytest.mark.parametrize("depths", [(4,), (4, 8)])
-def test_negative_control_no_effect_is_rarely_reproduced(depths):
-    # 200 simulated sweeps, 3 seeds a side, no effect of skips: the rule's stated rate is ≤ 2.5 %;
-    # allow the 99th percentile of Binomial(200, 0.025) for sampling noise.
-    rng = np.random.default_rng(0)
-    reproduced = 0
-    for _ in range(200):
-        runs = [depth_record(d, s, k, 3.0 + 0.05 * rng.standard_normal())
-                for d in depths for s in ("none", "residual") for k in range(3)]
-        reproduced += skip_claim(runs).verdict == REPRODUCED
-    assert reproduced <= stats.binom.ppf(0.99, 200, 0.025)
-
-
-def test_minimal_effect_is_stated_in_the_rule():
-    claim = skip_claim(grid_runs(plain=3.0 + MIN_EFFECT / 2, residual=3.0, spread=0.001))
-    assert claim.verdict == NOT_REPRODUCED and "smaller than the claimed effect" in claim.why
-    assert f"{MIN_EFFECT:.3f}" in claim.rule and "every depth" in claim.rule.lower()
 
 
 def test_depth_by_skip_puts_each_skip_style_in_its_own_column():

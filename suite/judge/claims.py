@@ -87,13 +87,21 @@ class Claim:
     code: tuple[str, ...] = ()  # modules whose source computes this claim's statistic and verdict (its rule hash)
 
 
+SANITY, CALIBRATION = "sanity", "calibration"  # Check.kind
+
+
 @dataclass
 class Check:
+    """A sanity check (a consequence of a definition or an inequality: it can only catch a bug) or, with
+    kind CALIBRATION, a calibration target (a difficulty the design was tuned to reach: it catches a
+    mis-sized design, and is listed apart from the sanity checks)."""
+
     id: str
-    statement: str  # what must hold by construction
+    statement: str  # what must hold by construction (or, for a calibration target, what the design aims at)
     passed: bool | None  # None: nothing to check in this sweep
     evidence: str
     rule: str = ""
+    kind: str = SANITY
 
 
 def combine_verdicts(verdicts) -> str:

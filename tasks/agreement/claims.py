@@ -1,20 +1,25 @@
 """The four agreement claims, each judged from item rows by its rule in `rules.py` (seed as the unit,
-per-seed tests reported as "k of n seeds significant", Holm-corrected), guarded by `power.py`."""
+per-seed tests reported as "k of n seeds significant", Holm-corrected). Trend and objective are guarded by
+`power.py`; recency and gated attraction are judged as claim parts (suite/judge/parts.py) on the built-in
+architectures only (suite.core.families), every part required (suite.judge.claims.combine_verdicts)."""
 from __future__ import annotations
 
 import pandas as pd
 
-from suite.judge.claims import INCONCLUSIVE, REPRODUCED, Claim, combine_verdicts
+from suite.core.families import BUILTIN_RECURRENT, GATED as GATED_ARCHS, VANILLA as VANILLA_ARCHS
+from suite.judge.claims import INCONCLUSIVE, REPRODUCED, Claim, Part, combine_verdicts
+from suite.judge.parts import claim_from_parts, judge_part
 
 from . import evidence
 from .power import too_few
-from .rules import GATED, OBJECTIVE, RECENCY, TREND, Judgement, Rule, difference_verdict, majority_verdict, \
-    seed_verdict, significant
+from .rules import GATED_ATTRACTION, OBJECTIVE, RECENCY_INDEX, TREND, Judgement, Rule, seed_verdict, significant
 from .task import LM_TASK
 
 LINZEN = "Linzen, Dupoux & Goldberg (2016), TACL 4"
 GULORDAVA = "Gulordava, Bojanowski, Grave, Linzen & Baroni (2018), NAACL"
-VANILLA, GATED_ARCHS = "rnn_tanh", ("lstm", "gru")
+# Fewer errors than this on a seed's mixed cells leave its recency index too coarse to read (one error is
+# 0 or 1): such seeds are set aside and counted, not judged.
+MIN_RECENCY_ERRORS = 5
 
 
 def judge_per_model(rule: Rule, per_seed: pd.DataFrame, records: list[dict],
@@ -45,81 +50,129 @@ def _claim(id_, statement, source, rule: Rule, rule_text: str, judgements: dict[
                  {"per_model": {m: j.verdict for m, j in judgements.items()}}, f"{rule.unit}: {effect}")
 
 
+def builtin(items: pd.DataFrame) -> pd.DataFrame:
+    """Item rows of the built-in architectures only: a user's cell never votes in a literature verdict (its
+    rows stay in the report's tables, beside the built-in ones)."""
+    return items if items.empty else items[items["model"].isin(BUILTIN_RECURRENT)]
+
+
 def lm_items(items: pd.DataFrame) -> pd.DataFrame:
     if items.empty:
         return items
-    return items[(items["task"] == LM_TASK) & ~items["model"].str.endswith("(nonce)")]
+    return builtin(items[items["task"] == LM_TASK])
 
 
 def per_model_claim(id_: str, statement: str, rule: Rule, rule_text: str, per_seed, items: pd.DataFrame,
                     records: list[dict], direction=None, empty="no language-model agreement runs with item rows",
                     source: str = LINZEN) -> Claim:
-    """A claim judged per model by a one-sample rule over seeds, then by the majority of models."""
+    """A claim judged per model by a one-sample rule over seeds, then over the models by the suite's one
+    aggregation (suite.judge.claims.combine_verdicts: every model reproduced → reproduced, any not → not)."""
     evidence_rows = per_seed(items) if not items.empty else pd.DataFrame()
     judgements, seeds = ({}, {})
     if not evidence_rows.empty:
         judgements, seeds = judge_per_model(rule, evidence_rows, records, direction)
-    verdict = majority_verdict([j.verdict for j in judgements.values()])
+    verdict = combine_verdicts([j.verdict for j in judgements.values()])
     return _claim(id_, statement, source, rule, rule_text, judgements, seeds, verdict, empty)
 
 
 def attractor_claim(items: pd.DataFrame, records: list[dict]) -> Claim:
     return per_model_claim(
         "agreement.attractors", "language models' agreement error rises with the number of attractors", TREND,
-        f"per LM architecture, per seed: the least-squares slope of error on attractor count within each "
+        f"per built-in LM architecture, per seed: the least-squares slope of error on attractor count within each "
         f"intervening-noun stratum (weighted by items); 95 % t-interval over seeds: reproduced when above 0 with "
         f"mean ≥ {TREND.min_effect:g} per attractor, not reproduced when below {TREND.min_effect:g}; per-seed "
-        f"one-sided binomial-GLM trend tests reported as k of n significant (Holm); majority of architectures, "
-        f"none the other way; inconclusive when the design cannot detect {TREND.design_effect:g} with 80 % power",
+        f"one-sided binomial-GLM trend tests reported as k of n significant (Holm); every built-in architecture "
+        f"reproduced → reproduced, any not reproduced → not; inconclusive when the design cannot detect {TREND.design_effect:g} with 80 % power",
         evidence.per_seed_trend, lm_items(items), records)
 
 
+RECENCY_STATEMENT = ("agreement errors are sequential-recency errors: a model's errors fall on items whose noun "
+                     "nearest the verb is an attractor more than errors blind to that noun would")
+RECENCY_TEXT = (
+    f"per built-in LM architecture in the sweep ({', '.join(BUILTIN_RECURRENT)}; suite.core.families), on cells "
+    f"with 0 < attractors < intervening nouns: per seed, the recency index (O − E)/(T − E) — T the seed's errors "
+    f"there, O those on items whose nearest noun is an attractor, E = Σ over cells of errors × the cell's share "
+    f"of such items (what errors blind to the nearest noun put there); 0 under that null, 1 when every error is "
+    f"on a nearest-attractor item, whatever the error rate. Seeds with fewer than {MIN_RECENCY_ERRORS} errors "
+    f"there are set aside (counted). Mean and 95 % t-interval over seeds: a part is reproduced when the interval "
+    f"lies above 0 and the mean ≥ {RECENCY_INDEX.min_effect:g}, not reproduced when it lies below "
+    f"{RECENCY_INDEX.min_effect:g}; inconclusive otherwise, or with under 80 % power at "
+    f"{RECENCY_INDEX.design_effect:g} at the between-seed SD the indices show (item noise at the measured error "
+    f"rate included). Per-seed exact stratified tests reported as k of n significant (Holm). Every part "
+    f"reproduced → reproduced; any not reproduced → not reproduced")
+
+
+def lm_models(items: pd.DataFrame) -> list[str]:
+    """The built-in architectures with LM item rows, in the families' order."""
+    present = set(items["model"]) if not items.empty else set()
+    return [a for a in BUILTIN_RECURRENT if a in present]
+
+
 def recency_claim(items: pd.DataFrame, records: list[dict]) -> Claim:
-    return per_model_claim(
-        "agreement.sequential_recency", "agreement errors are sequential-recency errors: a model errs more when "
-        "the noun nearest the verb is an attractor than when another intervening noun is", RECENCY,
-        f"per LM architecture, on cells with 0 < attractors < intervening nouns: per seed, the Mantel–Haenszel-"
-        f"weighted difference in error between items whose nearest noun is an attractor and items whose is not "
-        f"(the null: errors ignore the nearest noun's number given the cell); 95 % t-interval over seeds: "
-        f"reproduced above 0 with mean ≥ {RECENCY.min_effect:g}, not reproduced below {RECENCY.min_effect:g}; "
-        f"per-seed exact stratified (hypergeometric) tests reported as k of n significant (Holm)",
-        evidence.per_seed_recency, lm_items(items), records)
+    claim = Claim("agreement.sequential_recency", RECENCY_STATEMENT, LINZEN, RECENCY_TEXT, "", "",
+                  code=(__name__, "tasks.agreement.rules", "tasks.agreement.evidence"))
+    lm = lm_items(items)
+    rows = evidence.per_seed_recency(lm) if lm_models(lm) else pd.DataFrame()
+    parts, notes = [], []
+    if not rows.empty:
+        rows = rows.assign(significant=significant(rows["p"].tolist()))
+    for model in lm_models(lm):
+        mine = rows[rows["model"] == model]
+        usable = mine[mine["errors"] >= MIN_RECENCY_ERRORS]
+        set_aside = len(mine) - len(usable)
+        because = "" if len(usable) >= 2 else (f"too few seeds with ≥ {MIN_RECENCY_ERRORS} errors on mixed cells "
+                                               f"({len(usable)} of {len(mine)}): no errors to locate")
+        parts.append(judge_part(model, RECENCY_INDEX, usable["index"].tolist(), tasks=(LM_TASK,),
+                                inconclusive_because=because))
+        notes.append(f"{model}: {int(usable['significant'].sum())} of {len(usable)} seeds significant (Holm)" +
+                     (f", {set_aside} set aside with too few errors" if set_aside else ""))
+    claim = claim_from_parts(claim, parts, missing="not measured: no built-in language-model agreement runs with "
+                                                   "item rows")
+    if notes:
+        claim.evidence += "; " + "; ".join(notes)
+    return claim
+
+
+GATED_STATEMENT = ("gated LSTM/GRU language models are less attracted by a mismatching noun than vanilla RNNs: "
+                   "an attractor raises their error by less")
+GATED_TEXT = (
+    f"seed as the unit: per seed, attraction = error on items with ≥ 1 attractor − error on items with "
+    f"intervening nouns but no attractor. One part per vanilla reference × gated architecture "
+    f"({' and '.join(VANILLA_ARCHS)} × {' and '.join(GATED_ARCHS)}; suite.core.families): mean attraction of the "
+    f"vanilla seeds − that of the gated seeds (a difference-in-differences), 95 % Welch interval; a part is "
+    f"reproduced when the interval lies above 0 and the difference ≥ {GATED_ATTRACTION.min_effect:g}, not "
+    f"reproduced when it lies below {GATED_ATTRACTION.min_effect:g}; inconclusive otherwise, or with under 80 % "
+    f"power at {GATED_ATTRACTION.design_effect:g} at the measured between-seed SDs, or when an architecture was "
+    f"not run. Gated models must beat both vanilla references: every part reproduced → reproduced; any not "
+    f"reproduced → not reproduced")
 
 
 def gated_claim(items: pd.DataFrame, records: list[dict]) -> Claim:
-    statement = "gated LSTM/GRU language models make fewer agreement-attraction errors than a vanilla RNN"
-    rule_text = (f"seed as the unit: error on attractor items, mean over {VANILLA} seeds minus mean over each gated "
-                 f"architecture's seeds, 95 % Welch interval (one-sided test at 2.5 %): reproduced when above 0 with "
-                 f"difference ≥ {GATED.min_effect:g} for both lstm and gru, not reproduced when either lies below "
-                 f"{GATED.min_effect:g}")
+    claim = Claim("agreement.gated_fewer_attraction_errors", GATED_STATEMENT, GULORDAVA, GATED_TEXT, "", "",
+                  code=(__name__, "tasks.agreement.rules", "tasks.agreement.evidence"))
     lm = lm_items(items)
-    rates = evidence.per_seed_attractor_error(lm) if not lm.empty else pd.DataFrame(columns=["model", "effect"])
-    per_model = {m: g["effect"].to_numpy() for m, g in rates.groupby("model")}
-    present = [g for g in GATED_ARCHS if g in per_model]
-    if VANILLA not in per_model or not present:
-        return Claim("agreement.gated_fewer_attraction_errors", statement, GULORDAVA, rule_text, INCONCLUSIVE, "",
-                     f"missing runs: need {VANILLA} and {' / '.join(GATED_ARCHS)} language models")
-    vanilla = per_model[VANILLA]
-    judgements = {}
-    for g in present:
-        design = evidence.design_of(records, min(len(vanilla), len(per_model[g])))
-        judgements[f"{VANILLA} − {g}"] = difference_verdict(GATED, vanilla, per_model[g],
-                                                            too_few=too_few(GATED, design))
-    verdicts = [j.verdict for j in judgements.values()] + [INCONCLUSIVE] * (len(GATED_ARCHS) - len(present))
-    seeds = {k: f"{len(vanilla)} vs {len(per_model[k.split(' − ')[1]])} seeds" for k in judgements}
-    return _claim("agreement.gated_fewer_attraction_errors", statement, GULORDAVA, GATED, rule_text, judgements,
-                  seeds, combine_verdicts(verdicts), "")
+    rows = evidence.per_seed_attraction(lm) if not lm.empty else pd.DataFrame(columns=["model", "effect"])
+    per_model = {m: g["effect"].tolist() for m, g in rows.groupby("model")}
+    parts: list[Part] = []
+    for vanilla in VANILLA_ARCHS:
+        for gated in GATED_ARCHS:
+            name = f"{vanilla} − {gated}"
+            absent = [a for a in (vanilla, gated) if a not in per_model]
+            because = f"not measured: no {' or '.join(absent)} language-model runs with item rows" if absent else ""
+            parts.append(judge_part(name, GATED_ATTRACTION, per_model.get(vanilla, ()), per_model.get(gated, ()),
+                                    tasks=(LM_TASK,), inconclusive_because=because))
+    return claim_from_parts(claim, parts)
 
 
 def objective_claim(items: pd.DataFrame, records: list[dict]) -> Claim:
-    original = items[~items["model"].str.endswith("(nonce)")] if not items.empty else items
+    original = builtin(items)
     return per_model_claim(
         "agreement.number_prediction_beats_lm", "a supervised number-prediction objective errs less than the "
         "language-modelling objective on the same prefixes", OBJECTIVE,
-        f"per architecture, paired by seed on the same items: LM error minus number-prediction error, 95 % "
+        f"per built-in architecture, paired by seed on the same items: LM error minus number-prediction error, 95 % "
         f"t-interval over seeds: reproduced above 0 with mean ≥ {OBJECTIVE.min_effect:g}, not reproduced below "
         f"{OBJECTIVE.min_effect:g}; per-seed exact McNemar tests reported as k of n significant in the claimed "
-        f"direction (Holm); majority of architectures, none the other way",
+        f"direction (Holm); every built-in architecture reproduced → reproduced, any not reproduced → not",
         evidence.paired_objectives, original, records,
         direction=lambda row: row["lm_only_wrong"] > row["number_only_wrong"],
         empty="no architecture has both objectives with item rows")
@@ -131,11 +184,8 @@ def observed_seed_sd(items: pd.DataFrame) -> dict[str, float]:
     lm = lm_items(items)
     if lm.empty:
         return {}
-    compared = lm[lm["model"].isin([VANILLA, *GATED_ARCHS])]
-    original = items[~items["model"].str.endswith("(nonce)")]
-    effects = {TREND.name: evidence.per_seed_trend(lm), RECENCY.name: evidence.per_seed_recency(lm),
-               GATED.name: evidence.per_seed_attractor_error(compared) if not compared.empty else pd.DataFrame(),
-               OBJECTIVE.name: evidence.paired_objectives(original)}
+    original = builtin(items)
+    effects = {TREND.name: evidence.per_seed_trend(lm), OBJECTIVE.name: evidence.paired_objectives(original)}
     return {name: float(frame.groupby("model")["effect"].std().max())
             for name, frame in effects.items() if not frame.empty and frame.groupby("model").size().max() > 1}
 

@@ -10,7 +10,7 @@ from suite.judge.stats import Interval, pooled_rate_ci
 
 from .metrics import from_record
 from .power import Design
-from .rules import cell_counts, mcnemar_test, recency_effect, recency_test, trend_effect, trend_test
+from .rules import cell_counts, mcnemar_test, recency_effect, recency_index, recency_test, trend_effect, trend_test
 from .task import LM_TASK, NUMBER_TASK
 
 KEY = ["task", "model", "seed"]
@@ -68,7 +68,8 @@ def per_seed_trend(items: pd.DataFrame) -> pd.DataFrame:
 
 
 def per_seed_recency(items: pd.DataFrame) -> pd.DataFrame:
-    """Per (task, model, seed), on cells with 0 < k < n: the nearest-noun effect and its exact test's p."""
+    """Per (task, model, seed), on cells with 0 < k < n: the recency index (`index`, what the claim judges),
+    the Mantel–Haenszel risk difference (`effect`, descriptive), the exact test's p and the errors counted."""
     mixed = items[(items["attractors"] > 0) & (items["attractors"] < items["intervening_nouns"])]
     mixed = mixed.assign(nearest_attractor=mixed["nearest_noun_plural"] != mixed["subject_plural"])
     counts = cell_counts(mixed, KEY, ["intervening_nouns", "attractors", "nearest_attractor"])
@@ -79,8 +80,10 @@ def per_seed_recency(items: pd.DataFrame) -> pd.DataFrame:
 
     e1, m1, e0, m0 = side("errors", True), side("items", True), side("errors", False), side("items", False)
     out = pd.DataFrame(index=counts.index)
+    out["index"] = recency_index(e1, m1, e0, m0)
     out["effect"] = recency_effect(e1, m1, e0, m0)
     out["p"] = [recency_test(*row) for row in zip(e1, m1, e0, m0)]
+    out["errors"] = (e1 + e0).sum(-1)
     return out.reset_index()
 
 
@@ -88,6 +91,18 @@ def per_seed_attractor_error(items: pd.DataFrame) -> pd.DataFrame:
     """Per (task, model, seed): error on items with at least one attractor."""
     attr = items[items["attractors"] > 0]
     return (~attr["correct"].astype(bool)).groupby([attr[c] for c in KEY]).mean().rename("effect").reset_index()
+
+
+def per_seed_attraction(items: pd.DataFrame) -> pd.DataFrame:
+    """Per (task, model, seed): attraction = error on items with an attractor − error on items with
+    intervening nouns but none (the same frames' attractor-free variants: what the nouns cost without a
+    mismatching number)."""
+    rows = items[items["intervening_nouns"] > 0]
+    wrong = ~rows["correct"].astype(bool)
+    by = [rows[c] for c in KEY] + [(rows["attractors"] > 0).rename("with_attractor")]
+    rates = wrong.groupby(by).mean().unstack("with_attractor")
+    rates = rates.reindex(columns=[True, False])
+    return (rates[True] - rates[False]).rename("effect").dropna().reset_index()
 
 
 def paired_objectives(items: pd.DataFrame) -> pd.DataFrame:

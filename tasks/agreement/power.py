@@ -1,6 +1,7 @@
-"""Simulation-based power of the agreement rules: what each rule detects with 80 % power at a design's
-seeds and items, and the "inconclusive: too few …" guard for designs that cannot detect the effect the
-literature reports.
+"""Simulation-based power of the agreement rules judged per model (trend, objective): what each rule detects
+with 80 % power at a design's seeds and items, and the "inconclusive: too few …" guard for designs that
+cannot detect the effect the literature reports. The recency and gated-attraction rules are judged as claim
+parts (suite/judge/parts.py), whose guard simulates at the between-seed SD their own values show.
 
 Each simulated sweep draws per-seed true effects (normal around the effect, SD `rule.seed_sd`) and binomial
 item outcomes in the probe design's cells, then runs the very effect and verdict functions of `rules.py`.
@@ -16,8 +17,7 @@ import pandas as pd
 
 from suite.judge.claims import REPRODUCED
 
-from .rules import (GATED, POWER, RECENCY, RULES, TREND, Rule, difference_intervals, recency_effect,
-                    seed_intervals, trend_effect, verdict_codes)
+from .rules import POWER, RULES, TREND, Rule, seed_intervals, trend_effect, verdict_codes
 
 BASE_ERROR = 0.15
 SWEEPS = 300
@@ -48,8 +48,7 @@ def _seed_effects(rule: Rule, effect: float, design: Design, sweeps: int, rng) -
 
 
 def simulate_effects(rule: Rule, effect: float, design: Design, sweeps: int, rng) -> np.ndarray | tuple:
-    """Per-seed measured effects of `sweeps` simulated sweeps: (sweeps, seeds), or (larger, smaller) for
-    the two-group gated rule."""
+    """Per-seed measured effects of `sweeps` simulated sweeps: (sweeps, seeds)."""
     true = _seed_effects(rule, effect, design, sweeps, rng)
     m = design.items_per_cell
     if rule.name == TREND.name:
@@ -57,21 +56,10 @@ def simulate_effects(rule: Rule, effect: float, design: Design, sweeps: int, rng
         p = np.clip(BASE_ERROR / 3 + true[..., None] * k, 0, 1)
         errors = rng.binomial(m, p).astype(float)
         return trend_effect(errors, np.full(errors.shape, float(m)), n, k)
-    if rule.name == RECENCY.name:
-        strata = [(n, k) for n in range(2, design.max_intervening + 1) for k in range(1, n)]
-        share = np.array([k / n for n, k in strata])
-        m1 = rng.binomial(m, np.broadcast_to(share, (*true.shape, len(share)))).astype(float)
-        m0 = m - m1
-        p0 = np.full(m1.shape, BASE_ERROR)
-        e1 = rng.binomial(m1.astype(int), np.clip(p0 + true[..., None], 0, 1))
-        e0 = rng.binomial(m0.astype(int), p0)
-        return recency_effect(e1, m1, e0, m0)
-    items = design.attractor_items if rule.name == GATED.name else design.all_items
+    items = design.all_items
     first = rng.binomial(items, np.clip(BASE_ERROR + true, 0, 1)) / items
     second = rng.binomial(items, np.clip(np.full(true.shape, BASE_ERROR) + rng.normal(0, rule.seed_sd, true.shape),
                                          0, 1)) / items
-    if rule.name == GATED.name:
-        return first, second
     return first - second  # OBJECTIVE: paired per seed (LM − number prediction)
 
 
@@ -80,7 +68,7 @@ def power(rule: Rule, effect: float, design: Design, sweeps: int = SWEEPS, seed:
     rng = np.random.default_rng(seed)
     sims = simulate_effects(rule, effect, design, sweeps, rng)
     with np.errstate(all="ignore"):
-        mean, low, high = difference_intervals(*sims) if rule.name == GATED.name else seed_intervals(sims)
+        mean, low, high = seed_intervals(sims)
     return float(np.mean(verdict_codes(mean, low, high, rule.min_effect) == REPRODUCED))
 
 

@@ -10,12 +10,12 @@ import pandas as pd
 
 from suite.judge import plots
 from suite.judge.analysis import ok_runs, put, train_field
-from suite.judge.claims import Check, Claim
+from suite.judge.claims import CALIBRATION, Check, Claim
 from suite.judge.task_report import TaskReport, register_report
 from suite.task import SIZES
 
 from . import evidence
-from .claims import GATED_ARCHS, agreement_claims, lm_items, observed_seed_sd
+from .claims import GATED_ARCHS, agreement_claims, observed_seed_sd
 from .metrics import HEURISTIC_HELP, HEURISTICS
 from .power import power_table
 from .task import LM_TASK, NUMBER_TASK, Agreement
@@ -77,13 +77,18 @@ def grouped_error_table(items: pd.DataFrame, columns: list[str]) -> pd.DataFrame
 
 
 def rule_table(items: pd.DataFrame) -> pd.DataFrame:
-    """Per model and seed: the trend and recency effects with their one-sided p-values (uncorrected)."""
-    lm = lm_items(items)
+    """Per model and seed (user cells included, beside the built-in ones): the trend effect, the recency index (judged) and nearest-noun risk difference
+    (descriptive), the attraction the gated claim compares, with one-sided p-values (uncorrected)."""
+    # every LM trained on the original probes, a user's cells included: this table compares, it does not vote
+    lm = items[(items["task"] == LM_TASK) & ~items["model"].str.endswith("(nonce)")] if not items.empty else items
     if lm.empty:
         return pd.DataFrame()
     trend = evidence.per_seed_trend(lm).rename(columns={"effect": "error_per_attractor", "p": "trend_p"})
-    recency = evidence.per_seed_recency(lm).rename(columns={"effect": "nearest_noun_effect", "p": "recency_p"})
-    return trend.merge(recency, on=evidence.KEY, how="outer").drop(columns="task")
+    recency = evidence.per_seed_recency(lm).rename(columns={"index": "recency_index", "effect": "nearest_noun_effect",
+                                                            "p": "recency_p", "errors": "mixed_cell_errors"})
+    attraction = evidence.per_seed_attraction(lm).rename(columns={"effect": "attraction"})
+    return trend.merge(recency, on=evidence.KEY, how="outer").merge(
+        attraction, on=evidence.KEY, how="outer").drop(columns="task")
 
 
 def attractor_plot(items: pd.DataFrame, out_dir: Path) -> list[Path]:
@@ -157,7 +162,10 @@ class AgreementReport(TaskReport):
     def checks(self, records: list[dict]) -> list[Check]:
         items = evidence.items_frame(records)
         rule = f"each of first-noun, nearest-noun and majority-noun heuristics errs on ≥ {HEURISTIC_FLOOR:.0%} of attractor items"
-        statement = "the probe items defeat surface heuristics (the subject is not found by position or count)"
+        # What the check measures, and no more: three named heuristics. A positional template (the first noun
+        # after a comma, or after "that" following a complement verb) is not among them and is not ruled out.
+        statement = ("the probe items defeat three surface heuristics: agreeing with the first noun, with the noun "
+                     "nearest the verb, or with the majority of the nouns (a positional template is not tested)")
         columns = [f"h_{h}" for h in ("first_noun", "nearest_noun", "majority_noun")]
         if items.empty or any(c not in items for c in columns):
             return [Check("agreement.heuristics_fail", statement, None, "no item rows with heuristic columns", rule)]
@@ -171,8 +179,8 @@ class AgreementReport(TaskReport):
 def calibration_check(items: pd.DataFrame, records: list[dict]) -> Check:
     """The difficulty the standard budgets were chosen for (on validation probes): between floor and
     heuristic. Judged only on LM runs trained with the standard budget."""
-    statement = "the probes are neither solved nor guessed: gated LMs err on 10–40 % of the top cell, the " \
-                "number classifier errs somewhere in at least half its seeds"
+    statement = "calibration target (not a sanity check): the probes are neither solved nor guessed — gated LMs " \
+                "err on 10–40 % of the top cell, the number classifier errs somewhere in at least half its seeds"
     rule = "pooled top-cell error of lstm and gru LMs in [0.10, 0.40]; each classifier's error > 0 in ≥ half its seeds"
     top = (items["intervening_nouns"] == items["intervening_nouns"].max()) & \
           (items["attractors"] == items["intervening_nouns"])
@@ -181,12 +189,13 @@ def calibration_check(items: pd.DataFrame, records: list[dict]) -> Check:
     standard = Agreement.LM_STEPS[SIZES.index("standard")]
     if any(train_field(r, "steps") != standard for r in ok_runs(records, LM_TASK)):
         return Check("agreement.calibrated", statement, None, f"calibrated for the standard budget ({standard} "
-                     "LM steps); this sweep trained others", rule)
+                     "LM steps); this sweep trained others", rule, CALIBRATION)
     if gated.empty or number.empty:
-        return Check("agreement.calibrated", statement, None, "needs gated LM and number-prediction runs", rule)
+        return Check("agreement.calibrated", statement, None, "needs gated LM and number-prediction runs", rule,
+                     CALIBRATION)
     top_error = {m: 1 - g["correct"].astype(bool).mean() for m, g in gated.groupby("model")}
     erring = {m: float((1 - g.groupby("seed")["correct"].mean() > 0).mean()) for m, g in number.groupby("model")}
     passed = all(0.10 <= e <= 0.40 for e in top_error.values()) and all(s >= 0.5 for s in erring.values())
     evidence_text = ("top-cell error " + ", ".join(f"{m} {e:.1%}" for m, e in top_error.items()) +
                      "; classifier seeds with errors " + ", ".join(f"{m} {s:.0%}" for m, s in erring.items()))
-    return Check("agreement.calibrated", statement, passed, evidence_text, rule)
+    return Check("agreement.calibrated", statement, passed, evidence_text, rule, CALIBRATION)

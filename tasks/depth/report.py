@@ -6,34 +6,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from suite.judge.analysis import arch, group_by, metric, model_field, ok_runs, put, seed_interval
-from suite.judge.claims import REPRODUCED, Claim, combine_verdicts, directional_verdict
+from suite.judge.analysis import group_by, ok_runs, put, seed_interval
+from suite.judge.claims import Claim
 from suite.judge.task_report import TaskReport, register_report
 from suite.judge.plots import colour, new_figure, save
 from suite.judge.tables import summarise
-from suite.judge.stats import difference_ci
 
+from .rules import depth_key, failure_claim, failure_table_rows, skip_claim
 from .task import SKIP_STYLES
 
-DEEP = 4  # "deep" starts here: the lecture's stacks of 2–4 layers train without skips, 8 need them
-# Pre-registered smallest effect worth the name: skips lower the test loss by ≥ 0.05 nats per token,
-# i.e. ≥ 5 % lower perplexity (log 1.05 = 0.049).
-MIN_EFFECT = math.log(1.05)
 TABLE_METRICS = ["test_loss", "final_train_loss", "first_layer_grad_norm", "first_layer_grad_norm_early",
                  "first_to_last_grad_ratio"]
-RULE = (f"at EVERY depth ≥ {DEEP} that ran both with residual skips and without, for each cell type: "
-        "Δ = test loss without skips − test loss with residual skips (nats per token), seeds as the unit, "
-        f"95 % Welch interval; a depth reproduces when the interval lies above 0 and Δ ≥ {MIN_EFFECT:.3f} "
-        f"(≥ 5 % lower perplexity), fails when the interval lies below {MIN_EFFECT:.3f} (reversed, absent "
-        "or too small), else inconclusive. Combined: every depth reproduces → reproduced; any depth fails → "
-        "not reproduced; otherwise (or no depth ≥ 4 run both ways with ≥ 2 seeds a side) inconclusive. "
-        "With no effect at any depth, 'reproduced' needs every interval to miss 0 upwards: ≤ 2.5 %.")
-
-
-def depth_key(r: dict) -> tuple[str, int, str]:
-    """(cell, depth, skip style); a single layer has no skips whatever its config says."""
-    layers = model_field(r, "layers")
-    return arch(r), layers, model_field(r, "skip") if layers > 1 else "none"
 
 
 @register_report
@@ -45,7 +28,8 @@ class DepthReport(TaskReport):
     def tables(self, records: list[dict]) -> dict[str, pd.DataFrame]:
         return {"depth_skip": summarise(records, TABLE_METRICS, by=("arch", "layers", "skip"),
                                         log_scale=TABLE_METRICS[2:]),  # norms and their ratio span decades
-                "depth_by_skip_test_loss": depth_by_skip(ok_runs(records), "test_loss")}
+                "depth_by_skip_test_loss": depth_by_skip(ok_runs(records), "test_loss"),
+                "depth_failures": pd.DataFrame(failure_table_rows(records))}
 
     def plots(self, records: list[dict], out_dir: Path) -> list[Path]:
         runs = ok_runs(records)
@@ -58,7 +42,7 @@ class DepthReport(TaskReport):
                               out_dir / "depth_first_layer_grad.png", log=True)]
 
     def claims(self, records: list[dict]) -> list[Claim]:
-        return [skip_claim(ok_runs(records))]
+        return [skip_claim(records), failure_claim(records)]
 
 
 def depth_by_skip(records: list[dict], name: str) -> pd.DataFrame:
@@ -101,35 +85,3 @@ def plot_by_depth(records: list[dict], name: str, ylabel: str, path: Path, log: 
     ax.legend(fontsize="small")
     save(fig, path)
     return path
-
-
-def skip_claim(records: list[dict]) -> Claim:
-    """Residual skips against none at every depth ≥ DEEP that ran both ways, per cell type (see RULE)."""
-    groups = group_by(records, depth_key)
-    parts, evidence, effects, whys = [], [], [], []
-    for cell, layers, skip in groups:
-        if skip != "residual" or layers < DEEP or (cell, layers, "none") not in groups:
-            continue
-        plain, residual = groups[(cell, layers, "none")], groups[(cell, layers, "residual")]
-        delta = difference_ci([metric(r, "test_loss") for r in plain], [metric(r, "test_loss") for r in residual])
-        verdict, why = directional_verdict(delta, MIN_EFFECT)
-        parts.append(verdict)
-        where = f"{cell}×{layers}"
-        effects.append(f"{where} Δ test loss {delta.format()} nats")
-        line = (f"{where}: test loss none {seed_interval(plain, 'test_loss').format()} vs residual "
-                f"{seed_interval(residual, 'test_loss').format()} ({len(plain)} and {len(residual)} seeds)")
-        if (cell, layers, "highway") in groups:
-            line += f", highway {seed_interval(groups[(cell, layers, 'highway')], 'test_loss').format()}"
-        evidence.append(line)
-        if why:
-            whys.append(f"{where}: {why}")
-    if not parts:
-        whys.append(f"missing runs: no depth ≥ {DEEP} stack finished with both skip='none' and skip='residual'")
-    verdict = combine_verdicts(parts)
-    return Claim(
-        id="depth.skip_connections", statement="deep stacks train better with skip connections",
-        source="lecture notes, Multi-layer RNNs (CS224n: stacks of 2–4 layers, 8 with skip connections; "
-               "Britz et al. 2017 for NMT stacks); residual connections: He et al. 2016",
-        rule=RULE, verdict=verdict, evidence="; ".join(evidence) or "–",
-        why="" if verdict == REPRODUCED else "; ".join(whys), effect="; ".join(effects),
-        details={"min_effect_nats": MIN_EFFECT, "depths": len(parts)})

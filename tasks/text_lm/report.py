@@ -1,6 +1,6 @@
 """text_lm's report: perplexity per corpus and tokenizer (each seed's learning rate chosen on validation
 perplexity; geometric mean over seeds), the tuning grid, time to a common target, and validation curves.
-It states no claim of its own; the GRU-vs-LSTM quality claim reads these runs."""
+Its claim (rules.py): a two-layer LSTM beats a one-layer one; the GRU-vs-LSTM quality claim reads these runs too."""
 from __future__ import annotations
 
 import math
@@ -12,6 +12,8 @@ from suite.judge.analysis import chosen_runs, group_by, label, metric, option, s
 from suite.judge.task_report import TaskReport, register_report
 from suite.judge.plots import colour, line_style, new_figure, save
 from suite.judge.tables import summarise
+
+from .rules import layers_claim
 
 TABLE_METRICS = ("valid_ppl", "test_ppl", "valid_ppl_word", "test_ppl_word", "parameters",
                  "tokens_per_second", "wall_seconds", "seconds_to_common_target", "unigram_ppl")
@@ -35,6 +37,9 @@ class TextLMReport(TaskReport):
         tables = {"text_lm_perplexity": pd.concat(frames, ignore_index=True)} if frames else {}
         tuning = tuning_table(records)
         return {**tables, "text_lm_tuning": tuning} if not tuning.empty else tables
+
+    def claims(self, records: list[dict]):
+        return [layers_claim(records)]
 
     def plots(self, records: list[dict], out_dir: Path) -> list[Path]:
         paths = []
