@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from suite.judge.claims import Check, Claim
+from suite.judge.claims import CALIBRATION, SANITY, Check, Claim
 from suite.judge.preregistration import CONFIRMATORY, registered_part, rule_hash
 from suite.judge.tables import to_markdown
 from suite.judge.task_report import TaskReport
@@ -56,14 +56,36 @@ def claims_overview(sections: list[Section]) -> str:
     return "\n".join(lines)
 
 
-def checks_overview(sections: list[Section]) -> str:
-    rows = [(c, s) for s in sections for c in s.checks]
+CHECK_KINDS = (  # (kind, heading, what it is): sanity checks apart from calibration targets
+    (SANITY, "Sanity checks", "consequences of a definition, an inequality or a construction: they catch bugs, "
+                              "they are not findings"),
+    (CALIBRATION, "Calibration targets", "difficulties the designs were tuned to reach: they catch a mis-sized "
+                                         "design, they are not findings"),
+)
+
+
+def checks_overview(sections: list[Section], kind: str = SANITY) -> str:
+    rows = [(c, s) for s in sections for c in s.checks if c.kind == kind]
     if not rows:
-        return "_No sanity check ran in this sweep._"
+        return f"_No {kind} check ran in this sweep._"
     lines = ["| check | result | evidence | detail |", "|---|---|---|---|"]
     lines += [f"| {_cell(c.statement)} | {CHECK_MARKS[c.passed]} | {_cell(c.evidence)} | [{s.report.name}]({s.page}) |"
               for c, s in rows]
     return "\n".join(lines)
+
+
+def checks_block(checks: list[Check]) -> list[str]:
+    """A page's checks, one table per kind."""
+    lines = []
+    for kind, heading, what in CHECK_KINDS:
+        mine = [c for c in checks if c.kind == kind]
+        if mine:
+            lines += [f"## {heading}", "", what[0].upper() + what[1:] + ".", "",
+                      "| check | result | evidence | rule |", "|---|---|---|---|"]
+            lines += [f"| {_cell(c.statement)} | {CHECK_MARKS[c.passed]} | {_cell(c.evidence)} | {_cell(c.rule)} |"
+                      for c in mine]
+            lines.append("")
+    return lines
 
 
 def parts_table(claim: Claim, registration: dict[str, Any] | None) -> list[str]:
@@ -92,13 +114,7 @@ def render_page(section: Section, out_dir: Path, registration: dict[str, Any] | 
                   f"**Rule** (hash `{rule_hash(c)}`; {status}). {c.rule}", "",
                   f"**Verdict.** {verdict_text(c, status)}", "", f"**Effect.** {c.effect or '–'}",
                   *parts_table(c, registration), "", f"**Evidence.** {c.evidence}", ""]
-    if section.checks:
-        lines += ["## Sanity checks", "", "Consequences of a definition or an inequality, and calibration targets: "
-                  "they catch bugs and mis-sized designs, they are not findings.", "",
-                  "| check | result | evidence | rule |", "|---|---|---|---|"]
-        lines += [f"| {_cell(c.statement)} | {CHECK_MARKS[c.passed]} | {_cell(c.evidence)} | {_cell(c.rule)} |"
-                  for c in section.checks]
-        lines.append("")
+    lines += checks_block(section.checks)
     for table_name, table in section.tables.items():
         lines += [f"## {table_name.replace('_', ' ')}", "", f"`tables/{table_name}.csv`", "", to_markdown(table), ""]
     for plot in section.plots:
@@ -184,7 +200,8 @@ def render_report(summary: pd.DataFrame, sections: list[Section], records: list[
         "follows the rule on its section's page, whose hash is compared with the pre-registered one "
         "(`preregistration/confirm.json`). Machine-readable: `claims.json`.", "", claims_overview(sections), "",
         f"**Family of claims.** {family_policy}", "",
-        "## Sanity checks", "", checks_overview(sections), "",
+        "## Sanity checks", "", checks_overview(sections, SANITY), "",
+        "## Calibration targets", "", checks_overview(sections, CALIBRATION), "",
         "## Sections", "", *pages, "",
         "## Summary", "", "Headline metric of each task per model: mean [95 % CI over seeds; for proportions, a "
         "binomial interval pooled over seeds].", "",
