@@ -3,8 +3,10 @@
 Perplexity is reported per token (the tokenizer's unit) and per word (whitespace words plus one
 end-of-line per line), so results compare across tokenizers; for the word-level tokenizer the two
 are equal by construction. With no corpus configured the task is skipped with a one-line notice:
-there is no natural text the suite could honestly invent. Scoring a published minimal-pair set is not
-part of training: saved models are scored with `run_suite.py eval --testset FILE`.
+there is no natural text the suite could honestly invent. After training, each finished run also scores
+subject–verb agreement (BLiMP's six agreement paradigms and agreement in the corpus's own test text,
+agreement.py); the item rows go to the record's `agreement` field, never to the metrics. Any other
+minimal-pair set is scored on saved models with `run_suite.py eval --testset FILE`.
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ from suite.data.tokenizers import KINDS, TokenizerSpec, get_tokenizer
 from suite.training.trainer import TrainResult, evaluate_loss
 
 from suite.data.grammar_corpus import unigram_perplexity
+
+from .agreement import score_agreement
 
 # pytorch/examples word_language_model: SGD lr 20, ÷4 when validation stalls, clip 0.25, BPTT 35, batch 20.
 RECIPE = dict(optimizer="sgd", lr=20.0, clip=0.25, schedule="plateau", plateau_factor=4.0, bptt=35,
@@ -119,8 +123,8 @@ class TextLM(Task):
         corpus = load_corpus(opts.corpus)
         tokenizer = get_tokenizer(corpus, self.tokenizer_spec(cfg))
         caps = {"train": opts.max_train_words, "valid": opts.max_eval_words, "test": opts.max_eval_words}
-        encoded = {split: tokenizer.encode_lines(first_words(corpus.splits[split], caps[split]))
-                   for split in caps}
+        lines = {split: first_words(corpus.splits[split], caps[split]) for split in caps}
+        encoded = {split: tokenizer.encode_lines(lines[split]) for split in caps}
         batchers = {}
         for split, text in encoded.items():
             columns = cfg.train.batch_size if split == "train" else opts.eval_batch_size
@@ -128,7 +132,7 @@ class TextLM(Task):
                 raise ConfigError(f"corpus '{opts.corpus}': the {split} split has {len(text.ids)} tokens, "
                                   f"too few for {columns} stream columns")
             batchers[split] = StreamBatcher(text.ids, columns, cfg.train.bptt)
-        extra = {"test": batchers["test"], "encoded": encoded, "tokenizer": tokenizer,
+        extra = {"test": batchers["test"], "encoded": encoded, "tokenizer": tokenizer, "test_lines": lines["test"],
                  "unigram_ppl": unigram_perplexity(encoded["train"].ids, encoded["test"].ids, len(tokenizer.vocab)),
                  "provenance": {"corpus_sha256": corpus.train_sha256, "corpus_source": corpus.source,
                                 "corpus_cache_hit": corpus.cache_hit, "tokenizer_cache_hit": tokenizer.cache_hit,
@@ -144,6 +148,9 @@ class TextLM(Task):
 
     def after_training(self, model: nn.Module, data: TaskData, cfg: RunConfig, training: TrainResult,
                        watch) -> dict:
+        if training.status == "ok":  # agreement items go to the record (record_extra), not to the metrics
+            data.extra["agreement"] = score_agreement(model, data.tokenizer, data.extra["encoded"]["train"].ids,
+                                                      data.extra["test_lines"], cfg.device)
         target = self.options(cfg).target_ppl
         if not target:
             return {}
@@ -152,7 +159,8 @@ class TextLM(Task):
 
     def record_extra(self, data: TaskData, cfg: RunConfig) -> dict:
         # Provenance, not results: a cache hit must not make the same run's metrics differ.
-        return {"corpus": data.extra["provenance"]}
+        agreement = {"agreement": data.extra["agreement"]} if "agreement" in data.extra else {}
+        return {"corpus": data.extra["provenance"], **agreement}
 
     def evaluate(self, model: nn.Module, data: TaskData, cfg: RunConfig) -> dict:
         metrics = {}
