@@ -1,5 +1,6 @@
 """text_lm's report: perplexity per corpus and tokenizer (each seed's learning rate chosen on validation
-perplexity; geometric mean over seeds), the tuning grid, time to a common target, and validation curves.
+perplexity; geometric mean over seeds), the tuning grid, time to a common target, validation curves, and
+subject–verb agreement on BLiMP and the test text beside baselines and published figures (agreement_report).
 It states no claim of its own; the GRU-vs-LSTM quality claim reads these runs."""
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from suite.judge.analysis import chosen_runs, group_by, label, metric, option, s
 from suite.judge.task_report import TaskReport, register_report
 from suite.judge.plots import colour, line_style, new_figure, save
 from suite.judge.tables import summarise
+
+from .agreement_report import agreement_table, data_size_table
 
 TABLE_METRICS = ("valid_ppl", "test_ppl", "valid_ppl_word", "test_ppl_word", "parameters",
                  "tokens_per_second", "wall_seconds", "seconds_to_common_target", "unigram_ppl")
@@ -34,7 +37,15 @@ class TextLMReport(TaskReport):
             frames.append(table)
         tables = {"text_lm_perplexity": pd.concat(frames, ignore_index=True)} if frames else {}
         tuning = tuning_table(records)
-        return {**tables, "text_lm_tuning": tuning} if not tuning.empty else tables
+        if not tuning.empty:
+            tables["text_lm_tuning"] = tuning
+        # Natural-text agreement (records' `agreement` field): accuracy beside n-gram baselines and the
+        # published figures, and the data-size caveat in tokens
+        for name, table in (("text_lm_agreement", agreement_table(records)),
+                            ("text_lm_agreement_data_size", data_size_table(records))):
+            if not table.empty:
+                tables[name] = table
+        return tables
 
     def plots(self, records: list[dict], out_dir: Path) -> list[Path]:
         paths = []
