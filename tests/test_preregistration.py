@@ -75,3 +75,12 @@ def test_the_confirm_preset_runs_each_task_on_its_registered_fresh_seeds(tmp_pat
     monkeypatch.setattr(sweep, "load_registration", lambda: None)
     with pytest.raises(ConfigError, match="needs a pre-registration"):
         sweep.expand(sweep.PRESETS["confirm"], sweep.Overrides(tasks=("grammar_lm",), archs=("lstm",)))
+
+
+def test_a_plan_over_budget_caps_seeds_per_task_and_marks_the_parts_that_lose_power():
+    # one minute per seed for each task; needs 10 + 20 + 3 = 33 minutes, 20 available: the largest cap that
+    # fits is 8 (8 + 8 + 3 = 19 minutes; 9 would give 21)
+    seeds, cap = prereg.fit_to_budget({"a": 10, "b": 20, "c": 3}, {"a": 60.0, "b": 60.0, "c": 60.0}, 20)
+    assert cap == 8 and seeds == {"a": 8, "b": 8, "c": 3}
+    assert prereg.fit_to_budget({"a": 10}, {"a": 60.0}, 20) == ({"a": 10}, None)  # fits: untouched
+    assert prereg.fit_to_budget({"a": 10}, None, 1) == ({"a": 10}, None)  # no timings: nothing to fit with

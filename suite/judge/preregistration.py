@@ -62,23 +62,59 @@ def _finite(value: float) -> float | None:
     return None if value is None or math.isnan(value) else round(float(value), 6)
 
 
-def plan(claims: list[Claim], tasks_run: list[str], pilot: dict[str, Any]) -> dict[str, Any]:
+BUDGET_MINUTES = 80  # the confirmatory run's wall-clock budget on 2 cores (issue: ≤ 90 min, 10 min kept spare)
+
+
+def plan(claims: list[Claim], tasks_run: list[str], pilot: dict[str, Any],
+         seconds_per_seed: dict[str, float] | None = None, budget_minutes: float = BUDGET_MINUTES) -> dict[str, Any]:
     """The pre-registration: per claim its rule hash and part plans; per task the confirmatory seed count —
     the most any of its feasible parts needs (at least MIN_SEEDS; a part that would need more than CAP seeds
-    is registered as such and reads "inconclusive: would need more seeds" rather than inflating the run)."""
-    seeds = {task: MIN_SEEDS for task in tasks_run}
+    is registered as such and reads "inconclusive: would need more seeds" rather than inflating the run).
+
+    With the pilot's wall time per seed of each task, the seeds are also fitted to `budget_minutes`: when the
+    tasks' needs exceed it, one cap K on seeds per task is lowered until the run fits (the tasks that need
+    the most give up seeds first; none goes below MIN_SEEDS), and the parts that needed more than their task
+    got are marked `within_budget: false` — their verdict's power guard then reads "too few seeds"."""
+    needed = {task: MIN_SEEDS for task in tasks_run}
     registered = []
     for claim in claims:
         parts = [part_plan(p) for p in claim.parts]
         for p in parts:
             for task in p["tasks"]:
-                if p["feasible"] and task in seeds:
-                    seeds[task] = max(seeds[task], p["seeds_needed"])
+                if p["feasible"] and task in needed:
+                    needed[task] = max(needed[task], p["seeds_needed"])
         registered.append({"id": claim.id, "statement": claim.statement, "rule_hash": rule_hash(claim),
                            "parts": parts})
+    seeds, cap = fit_to_budget(needed, seconds_per_seed, budget_minutes)
+    for claim in registered:
+        for p in claim["parts"]:
+            p["within_budget"] = p["feasible"] and all(seeds.get(t, p["seeds_needed"]) >= p["seeds_needed"]
+                                                       for t in p["tasks"])
+    cost = seconds_per_seed or {}
     return {"format": 1, "confirmatory_start": CONFIRMATORY_START, "cap": CAP, "planning_margin": PLANNING_MARGIN,
+            "budget_minutes": budget_minutes, "budget_seed_cap": cap,
+            "estimated_minutes": round(sum(seeds[t] * cost.get(t, 0.0) for t in seeds) / 60, 1),
             "pilot": pilot, "claims": registered,
-            "tasks": {task: {"seeds": n, "first_seed": CONFIRMATORY_START} for task, n in sorted(seeds.items())}}
+            "tasks": {task: {"seeds": seeds[task], "seeds_needed": needed[task], "first_seed": CONFIRMATORY_START,
+                             "minutes_per_seed": round(cost.get(task, 0.0) / 60, 2)}
+                      for task in sorted(seeds)}}
+
+
+def fit_to_budget(needed: dict[str, int], seconds_per_seed: dict[str, float] | None,
+                  budget_minutes: float) -> tuple[dict[str, int], int | None]:
+    """Each task's seeds under one cap K on seeds per task, the largest K whose run fits the budget (None:
+    no cap was needed, or no timings to fit with)."""
+    if not seconds_per_seed:
+        return dict(needed), None
+
+    def minutes(cap: int) -> float:
+        return sum(min(n, cap) * seconds_per_seed.get(t, 0.0) for t, n in needed.items()) / 60
+
+    top = max(needed.values(), default=MIN_SEEDS)
+    if minutes(top) <= budget_minutes:
+        return dict(needed), None
+    cap = next((k for k in range(top - 1, MIN_SEEDS - 1, -1) if minutes(k) <= budget_minutes), MIN_SEEDS)
+    return {t: min(n, cap) for t, n in needed.items()}, cap
 
 
 def load(path: Path | None = None) -> dict[str, Any] | None:

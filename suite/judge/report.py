@@ -9,6 +9,8 @@ rebuilds it in seconds, and on another machine identically but for its "rendered
 from __future__ import annotations
 
 import json
+import os
+from collections import defaultdict
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -144,6 +146,20 @@ def literature_claims(records: list[dict]) -> list:
     return claims
 
 
+def seconds_per_seed(records: list[dict]) -> dict[str, float]:
+    """Per task, the pilot's wall time for one seed of all its runs, divided among the worker processes that
+    run side by side here (cores / threads per worker, as the sweep starts them)."""
+    total: dict[str, float] = defaultdict(float)
+    seeds: dict[str, set] = defaultdict(set)
+    for r in records:
+        task = r["config"]["task"]
+        total[task] += float(r.get("wall_seconds") or 0.0)
+        seeds[task].add(r["config"]["seed"])
+    threads = max((int(r.get("threads") or 1) for r in records), default=1)
+    workers = max(1, (os.cpu_count() or 1) // threads)
+    return {task: total[task] / len(seeds[task]) / workers for task in total}
+
+
 def write_preregistration(records: list[dict], path: Path, command: str) -> dict[str, Any]:
     """From a pilot on exploratory seeds: every claim's rule hash, the variability of each part and the seeds
     its power needs, and per task the confirmatory seeds (suite/judge/preregistration.py `plan`)."""
@@ -155,7 +171,7 @@ def write_preregistration(records: list[dict], path: Path, command: str) -> dict
     pilot = {"command": command, "seeds": seeds, "runs": facts["runs"], "commits": facts["commits"],
              "code_versions": facts["code_versions"]}
     tasks = sorted({r["config"]["task"] for r in records})
-    registration = preregistration.plan(literature_claims(records), tasks, pilot)
+    registration = preregistration.plan(literature_claims(records), tasks, pilot, seconds_per_seed(records))
     registration["registered"] = time.strftime("%Y-%m-%d %H:%M %Z")
     write_text_atomic(path, json.dumps(registration, indent=1, ensure_ascii=False) + "\n")
     return registration

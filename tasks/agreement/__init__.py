@@ -8,4 +8,3 @@ per-seed evidence, `claims` decides the four claims, and `report` adds tables, a
 """
 from .items import CorpusSpec, make_corpus, number_examples, to_item  # noqa: F401
 from .task import AgreementOptions, LM_TASK, NUMBER_TASK  # noqa: F401
-from . import report  # noqa: F401,E402  (registers the report)

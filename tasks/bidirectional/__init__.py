@@ -7,4 +7,3 @@ from .sentences import (  # noqa: F401
     BOTH_SIDES, INTENSIFIERS, LOCAL, NEGATIVE, POSITIVE, RESERVED, RIGHT_ONLY, TAGS, NeutralText, Tagged,
     tagged_sentence)
 from .task import BidirectionalTagging, TagOptions, predict_tags, tag_metrics  # noqa: F401
-from . import report  # noqa: F401,E402  (registers the report)

@@ -6,4 +6,3 @@ effective-step control (`meter.py` reads every step's gradient norm); `rules.py`
 statistics and verdicts; `report.py` lays out tables and curves.
 """
 from .task import Clipping, ClippingOptions, clipping_metrics, replica_record  # noqa: F401
-from . import report  # noqa: F401  (registers the report)

@@ -5,4 +5,3 @@
 """
 from .meter import LayerGradientMeter, gradient_metrics  # noqa: F401
 from .task import SKIP_STYLES, Depth, DepthOptions  # noqa: F401
-from . import report  # noqa: F401  (registers the report)

@@ -5,4 +5,3 @@ measurement of a model and the inputs it runs on, `claims.py` holds the rules (c
 checks) and `report.py` the tables and plots.
 """
 from .task import EXPERIMENTS, SPECTRAL_RADII, Gradients, GradientsOptions  # noqa: F401
-from . import report  # noqa: F401  (registers the report)

@@ -4,4 +4,3 @@ The shortest complete task package: `task.py` measures (options, sizes, data, me
 judges (its table). Copy it to start a new task.
 """
 from .task import GrammarLM  # noqa: F401
-from . import report  # noqa: F401  (registers the report)

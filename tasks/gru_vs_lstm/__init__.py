@@ -5,4 +5,3 @@
 records, read by name); `report.py` lays out tables and the parameter check.
 """
 from .task import CostOptions, GruVsLstm, recurrent_parameters  # noqa: F401
-from . import report  # noqa: F401  (registers the report)

@@ -10,4 +10,3 @@ from .scoring import distance_row, distance_rows, recall_metrics, story_example 
 from .stories import (DISTRACTOR_TEMPLATES, ITEMS, TEMPLATES, FillerPool, Story, filler_pools,  # noqa: F401
                       make_stories, make_story, read_filler_file)
 from .task import INIT_AXES, Recall, RecallOptions, tuning_grid  # noqa: F401
-from . import report  # noqa: F401  (registers the report)

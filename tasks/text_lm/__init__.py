@@ -5,4 +5,3 @@ tabulates and plots. Published minimal-pair sets are scored apart from training,
 """
 from .task import (TextLM, TextLMOptions, first_words, init_output_layers, per_word_loss,  # noqa: F401
                    time_to_target)
-from . import report  # noqa: F401  (registers the report)
