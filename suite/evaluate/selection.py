@@ -106,6 +106,9 @@ def run_settings(config: dict) -> dict[str, Any]:
 def distinguishing_labels(records: Sequence[dict], chosen: set[str]) -> dict[str, str]:
     """{run id: "lr 20, chosen"} for runs that share a task, model and seed: the settings whose values differ
     among them, and whether validation chose it. Runs alone in their group get no label."""
+    from suite.task import all_tasks
+
+    tuned = {name for name, task in all_tasks().items() if task.tuning}  # "chosen" means something only there
     groups: dict[tuple, list[dict]] = {}
     for r in records:
         config = r.get("config") or {}
@@ -120,7 +123,8 @@ def distinguishing_labels(records: Sequence[dict], chosen: set[str]) -> dict[str
                        if len({json.dumps(t.get(k)) for t in settings.values()}) > 1})
         for r in group:
             parts = [f"{k} {_show(settings[r['run_id']].get(k))}" for k in keys]
-            parts += ["chosen on validation"] if r["run_id"] in chosen else []
+            if (r.get("config") or {}).get("task") in tuned:
+                parts.append("chosen on validation" if r["run_id"] in chosen else "not chosen")
             labels[r["run_id"]] = ", ".join(parts)
     return labels
 

@@ -1,0 +1,151 @@
+"""`run_suite.py eval` as a user meets it (issues 20 and 22): --runs DIR and --out, filters, labels and the
+tuning's choice, --oov, --plugin, strict seeds, nothing written when nothing is scored, checked cache entries."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+import types
+
+import pytest
+
+from suite.cli.eval import main
+from suite.core.files import write_json_atomic
+from suite.evaluate.scoring import evaluate_testset, suite_word_lm
+from suite.run.checkpoints import load_saved_model, save_run_model
+from suite.run.identity import import_plugins
+from suite.run.records import record_path
+from suite.run.sweep import PRESETS, Overrides, expand
+from suite.task import get_task
+
+GRAMMAR_CSV = ("prefix,correct,wrong,attractors\nthe writer near the critics,is,are,1\nthe authors,have,has,0\n"
+               "the teacher,likes,like,0\nthe qwzx,is,are,0\n")
+SMALL = {"train_sentences": 300, "items_per_cell": 2}
+
+
+def save_runs(out, arch="lstm", lrs=(0.01, 0.001), plugins=()):
+    """Agreement runs of one model and seed that differ only in learning rate, saved as --save-models does."""
+    import_plugins(plugins)
+    runs = []
+    for lr in lrs:
+        cfg = expand(PRESETS["smoke"], Overrides(tasks=("agreement",), archs=(arch,), steps=3, options=SMALL))[0]
+        cfg = type(cfg).from_dict({**cfg.to_dict(), "train": {**cfg.to_dict()["train"], "lr": lr}})
+        outcome = get_task("agreement").run(cfg)
+        save_run_model(out, cfg, outcome)
+        write_json_atomic(record_path(out, cfg.run_id), {"run_id": cfg.run_id, "label": cfg.model.label,
+                                                         "config": cfg.to_dict(), "status": "ok", "seed": cfg.seed,
+                                                         "metrics": outcome.metrics})
+        runs.append(cfg.run_id)
+    return runs
+
+
+@pytest.fixture
+def testset(tmp_path):
+    path = tmp_path / "grammar.csv"
+    path.write_text(GRAMMAR_CSV)
+    return path
+
+
+def test_runs_dir_models_are_read_there_and_evals_go_to_out_with_runs_labelled_by_what_differs(tmp_path, testset,
+                                                                                               capsys):
+    runs, elsewhere = tmp_path / "runs_here", tmp_path / "evals_there"
+    save_runs(runs)
+    assert main(["--runs", str(runs), "--out", str(elsewhere), "--testset", str(testset)]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "grammar.csv" in line]
+    assert (elsewhere / "evals").is_dir() and not (runs / "evals").exists()
+    assert len(lines) == 2 and any("lr 0.01" in line for line in lines) and any("lr 0.001" in line for line in lines)
+    # agreement has no tuning grid: both runs are its choice, and the labels say what tells them apart
+    table = (elsewhere / "tables" / "eval_testsets.csv").read_text()
+    assert "settings" in table and "lr 0.01" in table and "oov" in table and "set_aside" in table
+    assert main(["--runs", str(runs), "--out", str(elsewhere), "--testset", str(testset), "--oov", "skip",
+                 "--quiet"]) == 0
+
+
+def test_runs_dir_honours_tasks_and_refuses_sweep_flags(tmp_path, testset, capsys):
+    runs = tmp_path / "runs"
+    save_runs(runs, lrs=(0.01,))
+    for args, says in ((["--tasks", "nosuch"], "unknown task 'nosuch'"),
+                       (["--tasks", "recall"], "no model selected"),
+                       (["--hidden", "8"], "--hidden does not apply")):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--runs", str(runs), "--testset", str(testset), *args])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and says in err and err.count("\n") == 1
+    assert not (runs / "evals").exists()
+
+
+def test_plugin_architectures_load_for_eval(tmp_path, testset):
+    runs = tmp_path / "runs"
+    save_runs(runs, arch="mgu", lrs=(0.01,), plugins=("examples.mgu_cell",))
+    assert main(["--runs", str(runs), "--plugin", "examples.mgu_cell", "--testset", str(testset), "--quiet"]) == 0
+
+
+@pytest.mark.parametrize("extra, says", [
+    (["--seeds", "-1"], "non-negative"), (["--seeds", ",,"], "empty entry"), (["--seeds", "1,,2"], "empty entry"),
+    (["--preset", "smoke", "--tasks", "agreement"], "no model selected"),
+    (["--hf-model", "gpt2", "--oov", "unk"], "--oov unk applies to the suite's word-level models"),
+    (["--plugin", "no_such_plugin_module"], "no_such_plugin_module"),
+])
+def test_bad_input_is_one_line_exit_2_and_creates_no_folder(tmp_path, testset, capsys, extra, says):
+    out = tmp_path / "new"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--out", str(out), "--testset", str(testset), *extra])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and says in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_a_header_only_test_set_is_refused(tmp_path, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("prefix,correct,wrong\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--out", str(tmp_path / "o"), "--testset", str(empty), "--torch-model", "examples.torch_lm:build"])
+    assert exit_info.value.code == 2 and "no items" in capsys.readouterr().err
+
+
+def test_when_every_model_is_refused_nothing_is_written(tmp_path, testset, capsys):
+    out = tmp_path / "out"
+    assert main(["--out", str(out), "--testset", str(testset), "--torch-model", "no_such_module:build"]) == 2
+    assert "cannot import module 'no_such_module'" in capsys.readouterr().err
+    assert not out.exists()  # no evals/failures.json for a command refused as bad input
+
+
+def test_hub_name_offline_fails_in_one_line_within_seconds(monkeypatch):
+    from suite.evaluate import external
+
+    class Refuses:
+        @staticmethod
+        def from_pretrained(*args, **kwargs):
+            raise OSError("not cached")
+
+    fake = types.ModuleType("transformers")
+    fake.AutoModelForCausalLM = fake.AutoTokenizer = Refuses
+    monkeypatch.setitem(sys.modules, "transformers", fake)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr(external.socket, "create_connection", lambda *a, **k: (_ for _ in ()).throw(OSError()))
+    started = time.perf_counter()
+    with pytest.raises(external.ExternalModelError) as err:
+        external.load_hf_model("nosuch-org/nosuch-model")
+    assert time.perf_counter() - started < 5 and "cannot be reached" in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("doctor", [
+    lambda r: r["summary"].update(error_rate=0.001),  # a doctored error rate
+    lambda r: r.update(testset_sha256="0" * 16),  # claims another test set
+    lambda r: r.update(item_rows={"columns": ["item"], "data": [[0]]}),  # rows without outcomes
+])
+def test_a_cache_entry_that_is_not_what_it_claims_is_set_aside_and_redone(tmp_path, testset, capsys, doctor):
+    out = tmp_path / "out"
+    [run_id] = save_runs(out, lrs=(0.01,))
+    lm = suite_word_lm(load_saved_model(out, run_id))
+    first, hit = evaluate_testset(lm, testset, out)
+    assert not hit
+    [path] = (out / "evals" / run_id).glob("*.json")
+    result = json.loads(path.read_text())
+    doctor(result)
+    path.write_text(json.dumps(result))
+    again, hit = evaluate_testset(lm, testset, out)
+    assert not hit and again["summary"] == first["summary"]
+    assert "set aside" in capsys.readouterr().err and len(list((out / "evals" / run_id).glob("*.bad-*"))) == 1
+    assert evaluate_testset(lm, testset, out)[1]  # the redone entry is trusted
