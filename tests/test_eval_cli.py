@@ -149,3 +149,18 @@ def test_a_cache_entry_that_is_not_what_it_claims_is_set_aside_and_redone(tmp_pa
     assert not hit and again["summary"] == first["summary"]
     assert "set aside" in capsys.readouterr().err and len(list((out / "evals" / run_id).glob("*.bad-*"))) == 1
     assert evaluate_testset(lm, testset, out)[1]  # the redone entry is trusted
+
+
+def test_labels_name_the_differing_setting_and_mark_the_run_the_tuning_chose():
+    from suite.evaluate.selection import chosen_ids, distinguishing_labels
+
+    def record(run_id, lr, valid_ppl, softmax="adaptive"):
+        config = {"task": "text_lm", "seed": 0, "model": {"arch": "lstm", "softmax": softmax},
+                  "train": {"lr": lr, "optimizer": "sgd"}, "options": {}}
+        return {"run_id": run_id, "label": "lstm+adaptive", "status": "ok", "seed": 0, "config": config,
+                "metrics": {"valid_ppl": valid_ppl}}
+
+    records = [record("a", 20.0, 150.0), record("b", 5.0, 180.0)]
+    chosen = chosen_ids(records)
+    assert chosen == {"a"}  # the lower validation perplexity (text_lm's tuning rule)
+    assert distinguishing_labels(records, chosen) == {"a": "lr 20, chosen on validation", "b": "lr 5, not chosen"}
