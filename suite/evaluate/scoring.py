@@ -383,8 +383,11 @@ def summary_line(result: dict, hit: bool) -> str:
     head = f"{name:<28} {Path(result['testset']).name:<24}"
     if "error_rate" not in s or "scored" not in s:
         return f"{head} probes scored{' (cached)' if hit else ''}: {json.dumps(_scalars(s))[:200]}"
+    more = "".join(f", {s[k]} {what}" for k, what in (("set_aside", "set aside"), ("with_unknown", "with unknown words"),
+                                                      ("case_folded", "case-folded")) if s.get(k))
+    policy = f" (oov {s['oov']})" if s.get("oov") else ""
     return (f"{head} error {s['error_rate']:.3f} [{s['error_low']:.3f}, {s['error_high']:.3f}] on {s['scored']} items, "
-            f"{s['unscorable']} unscorable{' (cached)' if hit else ''}")
+            f"{s['unscorable']} unscorable{more}{policy}{' (cached)' if hit else ''}")
 
 
 def _scalars(metrics: dict) -> dict:
