@@ -164,3 +164,15 @@ def test_labels_name_the_differing_setting_and_mark_the_run_the_tuning_chose():
     chosen = chosen_ids(records)
     assert chosen == {"a"}  # the lower validation perplexity (text_lm's tuning rule)
     assert distinguishing_labels(records, chosen) == {"a": "lr 20, chosen on validation", "b": "lr 5, not chosen"}
+
+
+def test_words_are_spelt_the_way_the_models_corpus_wrote_them():
+    from suite.evaluate.scoring import vocab_spelling
+
+    wikitext = {w: i for i, w in enumerate(["The", "cats", "haven", "'t", "well", "@-@", "known", "the"])}
+    assert vocab_spelling("haven't", wikitext) == (["haven", "'t"], True)  # WikiText: "haven 't"
+    assert vocab_spelling("well-known", wikitext) == (["well", "@-@", "known"], True)
+    assert vocab_spelling("The", wikitext) == (["The"], True)  # a cased corpus keeps case
+    lower = {w: i for i, w in enumerate(["the", "cats", "don't"])}
+    assert vocab_spelling("The", lower) == (["the"], True) and vocab_spelling("Don't", lower) == (["don't"], True)
+    assert vocab_spelling("zebras", lower) == (["zebras"], False)  # unknown: <unk> or unscorable per --oov

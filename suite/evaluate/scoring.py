@@ -130,7 +130,7 @@ class PairScores:
     unscorable: int  # items with a word the model cannot spell (or no context): counted, never dropped silently
     oov_words: list[tuple[str, int]]  # the commonest such words, with counts
     set_aside: int = 0  # both forms spell the same ids (e.g. both <unk>): nothing to compare, not an error
-    with_unknown: int = 0  # scored items with a word mapped to <unk>
+    with_unknown: int = 0  # items with an unknown word (mapped to <unk>, or unscorable under --oov skip)
     oov: str | None = None  # the unknown-word policy, where one applies
 
     def summary(self) -> dict[str, Any]:
@@ -166,7 +166,9 @@ def score_items(lm: WordLM, items: Sequence[MinimalPair], batch_size: int = 64) 
         prefix = lm.encode(item.prefix)
         good, bad = (lm.encode((*item.prefix, *cont)) for cont in (item.correct, item.wrong))
         if not prefix or good is None or bad is None:
-            missing.update(unspellable(lm, (*item.prefix, *item.correct, *item.wrong)))
+            why = unspellable(lm, (*item.prefix, *item.correct, *item.wrong))
+            missing.update(why)
+            unknown += why != ["<no context>"]  # counted either way: under --oov skip these are unscorable
             continue
         if good == bad:  # both forms spell the same ids (both <unk>): no preference to measure
             missing.update(unspellable(lm, (*item.correct, *item.wrong)))
