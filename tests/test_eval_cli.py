@@ -176,3 +176,30 @@ def test_words_are_spelt_the_way_the_models_corpus_wrote_them():
     lower = {w: i for i, w in enumerate(["the", "cats", "don't"])}
     assert vocab_spelling("The", lower) == (["the"], True) and vocab_spelling("Don't", lower) == (["don't"], True)
     assert vocab_spelling("zebras", lower) == (["zebras"], False)  # unknown: <unk> or unscorable per --oov
+
+
+def test_blimp_lines_with_unknown_words_are_scored_as_unk_or_left_unscored_per_policy(tmp_path):
+    import torch
+    from types import SimpleNamespace
+
+    from suite.core.config import ModelConfig, RunConfig
+    from suite.data.batches import Vocab
+    from suite.evaluate.scoring import score_items
+    from suite.evaluate.testsets import load_testset
+    from suite.models.zoo import build_model
+
+    lines = [{"sentence_good": "The cats sleep.", "sentence_bad": "The cats sleeps."},  # all known
+             {"sentence_good": "The zebras sleep.", "sentence_bad": "The zebras sleeps."},  # zebras unknown
+             {"sentence_good": "The cats purr.", "sentence_bad": "The cats purrs."}]  # both forms unknown
+    path = tmp_path / "b.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    vocab = Vocab(["The", "cats", "sleep", "sleeps", "."])
+    torch.manual_seed(0)
+    saved = SimpleNamespace(vocab=vocab, tokenizer=None, run_id="r", model=build_model(ModelConfig("lstm", hidden=8),
+                                                                                      len(vocab), "lm").eval(),
+                            cfg=RunConfig("agreement", ModelConfig("lstm", hidden=8)))
+    items = load_testset(path)
+    unk = score_items(suite_word_lm(saved), items).summary()
+    assert (unk["scored"], unk["set_aside"], unk["with_unknown"], unk["unscorable"], unk["oov"]) == (2, 1, 2, 0, "unk")
+    skip = score_items(suite_word_lm(saved, oov="skip"), items).summary()
+    assert (skip["scored"], skip["unscorable"], skip["with_unknown"], skip["oov"]) == (1, 2, 2, "skip")

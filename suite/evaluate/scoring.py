@@ -173,6 +173,7 @@ def score_items(lm: WordLM, items: Sequence[MinimalPair], batch_size: int = 64) 
         if good == bad:  # both forms spell the same ids (both <unk>): no preference to measure
             missing.update(unspellable(lm, (*item.correct, *item.wrong)))
             set_aside += 1
+            unknown += 1
             continue
         if lm.unk_id is not None and lm.unk_id in good + bad[len(prefix):]:
             missing.update(unspellable(lm, (*item.prefix, *item.correct, *item.wrong)))
