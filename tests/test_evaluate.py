@@ -149,12 +149,18 @@ def test_eval_scores_saved_runs_without_training_and_equals_the_end_of_training(
         raise AssertionError("eval must not train")
     monkeypatch.setattr(suite.training.trainer, "fit", no_training)
     monkeypatch.setattr("suite.task.fit", no_training)
-    assert main(["eval", *SWEEP, "--out", str(out), "--testset", str(testset), "--probes", "--quiet"]) == 0
-    result, hit = evaluate_testset(suite_word_lm(load_saved_model(out, cfg.run_id)), testset, out)
+    assert main(["eval", *SWEEP, "--out", str(out), "--testset", str(testset), "--probes", "--oov", "skip",
+                 "--quiet"]) == 0
+    result, hit = evaluate_testset(suite_word_lm(load_saved_model(out, cfg.run_id), oov="skip"), testset, out)
     assert hit
-    # bit-identical: the loaded model is the trained one
+    # bit-identical: the loaded model is the trained one (skip: score_pairs' own policy)
     assert list(from_compact(result["item_rows"])["margin"]) == at_end.margins
     assert result["summary"]["unscorable"] == 1 and result["summary"]["oov_words"] == [["qwzx", 1]]
+    assert result["summary"]["with_unknown"] == 1 and result["summary"]["oov"] == "skip"  # counted either way
+    # --oov unk (the default for word-level models) scores that item too, with qwzx as <unk>
+    unk, hit = evaluate_testset(suite_word_lm(load_saved_model(out, cfg.run_id)), testset, out)
+    assert not hit and unk["summary"]["scored"] == len(at_end.margins) + 1 and unk["summary"]["unscorable"] == 0
+    assert unk["summary"]["with_unknown"] == 1 and unk["summary"]["oov"] == "unk"
     probes = json.loads((out / "evals" / cfg.run_id / "task-probes.json").read_text())
     assert probes["summary"] == json.loads(json.dumps(task.evaluate(outcome.model, task.prepare(cfg), cfg)))
     table = eval_tables(out)["eval_attractors"]

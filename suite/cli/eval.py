@@ -1,9 +1,13 @@
 """`run_suite.py eval`: score saved runs and external models on test sets and probes, with no training.
 
 Runs are selected like a sweep (--preset/--tasks/--archs/--seeds…, the run ids a `run` would make) or
-all at once (--runs DIR). Test sets are loaded before anything is scored (a malformed file: one line,
-exit 2). A model that cannot be loaded or scored is reported in one line and recorded in
-evals/failures.json while the others still score; the exit code is then 2.
+from a folder (--runs DIR: the saved models there, filtered by --tasks/--archs/--seeds; results go to --out,
+default DIR). Every run is scored by default, each named by the settings that tell it from its siblings
+(learning rate, softmax, …) and marked `chosen` when its task's tuning picked it on validation;
+--chosen-only scores only those. Test sets are loaded before anything is scored (a file that is not of its
+format: one line, exit 2; a few bad items: set aside, said in one line). A model that cannot be loaded or
+scored is reported in one line and recorded in evals/failures.json while the others still score; the exit
+code is then 2. When nothing could be scored at all the command wrote nothing: it was bad input.
 """
 from __future__ import annotations
 
@@ -13,11 +17,15 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from suite.run.checkpoints import SavedModel, load_saved_model, saved_run_ids
-from suite.cli.args import EXIT_BAD_INPUT, OneLineParser, add_selection, selection, unwritable
+from suite.cli.args import EXIT_BAD_INPUT, OneLineParser, add_selection, selection
 from suite.core.config import ConfigError
-from suite.evaluate.scoring import WordLM, check_testsets, evaluate_agreement_probes, evaluate_recall_probes, evaluate_run_probes, evaluate_testset, suite_word_lm, summary_line
+from suite.evaluate.scoring import (OOV_POLICIES, WordLM, check_testsets, evaluate_agreement_probes,
+                                    evaluate_recall_probes, evaluate_run_probes, evaluate_testset, suite_word_lm,
+                                    summary_line)
+from suite.evaluate.selection import check_out, chosen_ids, distinguishing_labels, filter_saved, strict_seeds
 from suite.judge.eval_tables import eval_tables
 from suite.evaluate.external import BOS_POLICIES, load_hf_model, load_torch_model
+from suite.run.identity import PluginError, import_plugins
 from suite.run.records import finished_records_of
 from suite.core.files import write_json_atomic
 from suite.judge.tables import write_table
@@ -30,7 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
                                   "minimal-pair test sets and the suite's probes; nothing is trained. "
                                   "Results are cached under OUT/evals by model and test-set content.")
     p.add_argument("--testset", action="append", default=[], metavar="FILE",
-                   help="minimal-pair set: BLiMP .jsonl, Linzen/Gulordava .text+.gold, or .csv (repeatable)")
+                   help="minimal-pair set: BLiMP .jsonl or hf:NAME_OR_FOLDER:CONFIG, Linzen/Gulordava .text+.gold "
+                        "or .tab, .csv/.tsv (prefix,correct,wrong or Marvin & Linzen templates) (repeatable)")
+    p.add_argument("--oov", choices=OOV_POLICIES,
+                   help="unknown words of word-level suite models: 'unk' maps them to <unk> (the default, as "
+                        "Gulordava et al.), 'skip' leaves their items unscored; does not apply to other models")
+    p.add_argument("--chosen-only", action="store_true",
+                   help="score only the runs their task's tuning chose on validation (default: every run, "
+                        "the chosen ones marked)")
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                   help="import MODULE first, so saved models of the architectures it registers load (repeatable)")
     p.add_argument("--probes", action="store_true",
                    help="also score the suite's own probes: each saved run's task probes; for external "
                         "models the agreement task's held-out pairs and the recall task's stories "
@@ -45,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", help=f"select the runs of this preset: {', '.join(PRESETS)} (default: quick); "
                                     "with external models it sizes their --probes, and --seeds seeds them")
     add_selection(p)
-    p.add_argument("--out", type=Path, help="folder with runs/ and evals/ (default: --runs DIR, else results)")
+    p._option_string_actions["--seeds"].type = strict_seeds  # the same rule as `run`: no empty or negative entry
+    p.add_argument("--out", type=Path, help="folder for evals/ and tables/ (default: --runs DIR, else results)")
     p.add_argument("--quiet", action="store_true", help="print only errors and the final table")
     return p
 
@@ -54,61 +72,79 @@ def main(argv: Sequence[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(list(argv))
     out = args.out or args.runs or Path("results")
+    models_from = args.runs or out  # saved models are read where they were saved
     if not args.testset and not args.probes:
         parser.error("nothing to score: give --testset FILE (repeatable) and/or --probes")
     if args.preset is not None and args.preset not in PRESETS:
         parser.error(f"unknown preset '{args.preset}'; valid: {', '.join(PRESETS)}")
-    try:
-        testsets = check_testsets(args.testset)
-        run_ids = selected_runs(args, out)
-    except ConfigError as exc:
-        parser.error(str(exc))
-    problem = unwritable(out)
-    if problem:
-        parser.error(problem)
     log = (lambda *a: None) if args.quiet else print
+    try:
+        import_plugins(args.plugin)
+        testsets = check_testsets(args.testset)
+        run_ids, records = selected_runs(args, out)
+    except (ConfigError, PluginError) as exc:
+        parser.error(str(exc))
+    if args.oov is not None and not run_ids:
+        parser.error(f"--oov {args.oov} applies to the suite's word-level models (they have <unk>), and no saved "
+                     "run is selected: --hf-model and --torch-model spell every word their own way; leave --oov out")
+    for path, items in testsets.items():
+        notice = items.notice(path) if hasattr(items, "notice") else None
+        if notice:
+            log(notice)
+    chosen = chosen_ids(records)
+    if args.chosen_only:
+        run_ids = [r for r in run_ids if r in chosen]
     loaders: list[tuple[str, Callable[[], tuple[WordLM, SavedModel | None]]]] = [
-        *((f"run {r}", lambda r=r: _run_lm(out, r, args.device)) for r in run_ids),
+        *((f"run {r}", lambda r=r: _run_lm(models_from, r, args.device, args.oov)) for r in run_ids),
         *((f"hf {n}", lambda n=n: (load_hf_model(n, args.bos, args.device), None)) for n in args.hf_model),
         *((f"torch {s}", lambda s=s: (load_torch_model(s, args.device), None)) for s in args.torch_model)]
     if not loaders:
         parser.error("no model selected: the selection matched no saved run; "
                      "give --runs DIR, --hf-model or --torch-model")
-    failures = []
+    problem = check_out(out)
+    if problem:
+        parser.error(problem)
+    labels = distinguishing_labels(records, chosen)
+    failures, scored = [], 0
     for name, load in loaders:
         try:
             lm, saved = load()
             for line in score_model(lm, saved, testsets, args, out):
-                log(line)
+                log(f"{line}  [{labels[lm.key]}]" if labels.get(lm.key) else line)
+            scored += 1
         except Exception as exc:  # one failing model is recorded; the others still score
             message = str(exc) if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
             print(f"run_suite.py eval: {name}: {message}", file=sys.stderr)
             failures.append({"model": name, "error": message})
+    if not scored:  # every model was refused: bad input, so nothing is written
+        return EXIT_BAD_INPUT
     write_json_atomic(out / "evals" / "failures.json", failures)
-    for table_name, table in eval_tables(out).items():
+    for table_name, table in eval_tables(out, labels=labels, chosen=chosen).items():
         write_table(table, table_name, out)
         log(f"wrote {out / 'tables' / table_name}.csv")
     return EXIT_BAD_INPUT if failures else 0
 
 
-def selected_runs(args: argparse.Namespace, out: Path) -> list[str]:
-    """Run ids to score: every saved run under --runs, else the runs of the sweep the flags describe.
-    With external models the sweep flags size the probes instead (--preset, --seeds): saved runs then
-    come from --runs only."""
+def selected_runs(args: argparse.Namespace, out: Path) -> tuple[list[str], list[dict]]:
+    """Run ids to score and the records of their runs (for labels and the tuning's choice): every saved run
+    under --runs (filtered by --tasks/--archs/--seeds), else the runs of the sweep the flags describe. With
+    external models the sweep flags size the probes instead (--preset, --seeds): saved runs then come from
+    --runs only."""
     if args.runs is not None:
         if not args.runs.is_dir():
             raise ConfigError(f"--runs {args.runs}: not a folder")
-        return saved_run_ids(args.runs)
+        return filter_saved(args.runs, saved_run_ids(args.runs), args)
     if args.hf_model or args.torch_model:
-        return []
+        return [], []
     over = selection(args)
     configs = expand(PRESETS[args.preset or "quick"], over, [])
-    return [r["run_id"] for r in finished_records_of(out, configs)]
+    records = finished_records_of(out, configs)
+    return [r["run_id"] for r in records], records
 
 
-def _run_lm(out: Path, run_id: str, device: str) -> tuple[WordLM, SavedModel]:
+def _run_lm(out: Path, run_id: str, device: str, oov: str | None = None) -> tuple[WordLM, SavedModel]:
     saved = load_saved_model(out, run_id, device)
-    return suite_word_lm(saved, device), saved
+    return suite_word_lm(saved, device, oov), saved
 
 
 def score_model(lm: WordLM, saved: SavedModel | None, testsets: dict, args: argparse.Namespace,

@@ -16,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import logging
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -81,17 +83,44 @@ def load_hf_model(name: str, bos: str = "bos", device: str = "cpu") -> WordLM:
         tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local_only)
         return AutoModelForCausalLM.from_pretrained(name, dtype=torch.float32, local_files_only=local_only), tokenizer
 
+    quiet_hub_logging()
     try:
         try:  # a local folder or the hub cache first: no network, no retries
             model, tokenizer = load(local_only=True)
         except OSError:
             if os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE"):
                 raise OSError("offline (HF_HUB_OFFLINE) and not in the local Hugging Face cache") from None
+            if not hub_reachable():  # offline without saying so: one line now, not a minute of retries
+                raise OSError(f"not in the local Hugging Face cache and {HUB_HOST} cannot be reached "
+                              f"(offline?); download it where there is a network, or give a local folder") from None
             model, tokenizer = load(local_only=False)
     except Exception as exc:  # OSError (not found / unreachable), ValueError (not a causal LM), …
         detail = " ".join(str(exc).split())[:300] or type(exc).__name__
         raise ExternalModelError(f"cannot load Hugging Face model '{name}': {detail}") from None
     return hf_word_lm(model, tokenizer, name, bos, device)
+
+
+HUB_HOST = "huggingface.co"
+HUB_TIMEOUT_S = 3.0
+
+
+def hub_reachable(host: str = HUB_HOST, timeout: float = HUB_TIMEOUT_S) -> bool:
+    """Whether the hub answers a TCP connection within `timeout` seconds (the hub client would otherwise retry
+    for most of a minute, printing a warning per retry, before failing)."""
+    endpoint = os.environ.get("HF_ENDPOINT")
+    if endpoint:
+        host = endpoint.split("://")[-1].split("/")[0].split(":")[0]
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def quiet_hub_logging() -> None:
+    """Retries and download notices are the hub client's logging; the suite reports a failure in one line."""
+    for name in ("huggingface_hub", "transformers"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def hf_word_lm(model: nn.Module, tokenizer, name: str, bos: str = "bos", device: str = "cpu") -> WordLM:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import sys
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +46,8 @@ class WordLM:
     end_id: int | None  # the id any other <eos> becomes (a sentence's end); None: such items are skipped
     device: str = "cpu"
     info: dict[str, Any] = field(default_factory=dict)  # who the model is, stored with every result
+    unk_id: int | None = None  # the id unknown words map to under --oov unk (word-level suite models)
+    oov: str | None = None  # "unk" or "skip" for word-level suite models; None where it does not apply
 
     def encode(self, words: Sequence[str]) -> list[int] | None:
         """Ids of a whole sequence (a leading <eos> opens it); None when some word cannot be spelt."""
@@ -63,20 +68,56 @@ class WordLM:
         return ids
 
 
-def suite_word_lm(saved: SavedModel, device: str = "cpu") -> WordLM:
-    """A saved suite run as a WordLM: a word-level vocabulary cannot spell an unknown word (None);
-    SentencePiece spells every word."""
+OOV_POLICIES = ("unk", "skip")
+_SPLIT_INSIDE = ((re.compile(r"(?<=\w)-(?=\w)"), " @-@ "), (re.compile(r"(?<=\d),(?=\d)"), " @,@ "),
+                 (re.compile(r"(?<=\d)\.(?=\d)"), " @.@ "))
+_WIKITEXT_TOKEN = re.compile(r"@[-,.]@|'\w+|\w+|[^\w\s]")
+
+
+def wikitext_spelling(word: str) -> list[str]:
+    """A word as WikiText writes it: clitics apart (don 't, Carla 's), in-word hyphens as @-@."""
+    for pattern, token in _SPLIT_INSIDE:
+        word = pattern.sub(token, word)
+    return _WIKITEXT_TOKEN.findall(word)
+
+
+def vocab_spelling(word: str, stoi: dict[str, int]) -> tuple[list[str], bool]:
+    """(pieces, all known): the word as this vocabulary's corpus wrote it — as is, lower-cased (a lower-case
+    corpus), or split the WikiText way (`haven't` → `haven 't`); else the spelling with most known pieces."""
+    split = wikitext_spelling(word)
+    candidates = [[word], [word.lower()], split, [w.lower() for w in split]]
+    for pieces in candidates:
+        if pieces and all(p in stoi for p in pieces):
+            return pieces, True
+    return max(candidates, key=lambda ps: sum(p in stoi for p in ps) / max(len(ps), 1)), False
+
+
+def suite_word_lm(saved: SavedModel, device: str = "cpu", oov: str | None = None) -> WordLM:
+    """A saved suite run as a WordLM. A word-level vocabulary spells a word the way its corpus did
+    (vocab_spelling); an unknown word becomes <unk> under oov "unk" (the default, as in Gulordava et al.)
+    and makes its item unscorable under "skip". SentencePiece spells every word (oov does not apply)."""
     vocab, tokenizer = saved.vocab, saved.tokenizer
+    word_level = tokenizer is None or tokenizer.spec.kind == "word"
+    if oov is not None and oov not in OOV_POLICIES:
+        raise ConfigError(f"unknown --oov policy '{oov}'; valid: {', '.join(OOV_POLICIES)}")
+    if oov is not None and not word_level:
+        raise ConfigError(f"run {saved.run_id}: --oov {oov} does not apply to a {tokenizer.spec.kind} model "
+                          "(subwords spell every word); leave --oov out for it")
+    policy = (oov or "unk") if word_level else None
 
     def encode_word(word: str, first: bool) -> list[int] | None:
-        if tokenizer is not None and tokenizer.spec.kind != "word":
+        if not word_level:
             return tokenizer.encode_words([word])[0]
-        return [vocab.stoi[word]] if word in vocab.stoi else None
+        pieces, known = vocab_spelling(word, vocab.stoi)
+        if not known and policy == "skip":
+            return None
+        return [vocab.stoi.get(p, vocab.unk_id) for p in pieces]
 
     cfg = saved.cfg
     info = {"kind": "run", "run_id": saved.run_id, "task": cfg.task, "model": cfg.model.label,
             "arch": cfg.model.arch, "seed": cfg.seed}
-    return WordLM(saved.run_id, saved.model.to(device), encode_word, vocab.eos_id, vocab.eos_id, device, info)
+    return WordLM(saved.run_id, saved.model.to(device), encode_word, vocab.eos_id, vocab.eos_id, device, info,
+                  vocab.unk_id if word_level else None, policy)
 
 
 # --------------------------------------------------------------------------- minimal pairs
@@ -88,11 +129,15 @@ class PairScores:
     total: int
     unscorable: int  # items with a word the model cannot spell (or no context): counted, never dropped silently
     oov_words: list[tuple[str, int]]  # the commonest such words, with counts
+    set_aside: int = 0  # both forms spell the same ids (e.g. both <unk>): nothing to compare, not an error
+    with_unknown: int = 0  # items with an unknown word (mapped to <unk>, or unscorable under --oov skip)
+    oov: str | None = None  # the unknown-word policy, where one applies
 
     def summary(self) -> dict[str, Any]:
         errors = sum(not r["correct"] for r in self.rows)
         ci = wilson_ci(errors, len(self.rows))
         return {"items": self.total, "scored": len(self.rows), "unscorable": self.unscorable,
+                "set_aside": self.set_aside, "with_unknown": self.with_unknown, "oov": self.oov,
                 "oov_words": [list(w) for w in self.oov_words], "errors": errors,
                 "error_rate": ci.mean, "error_low": ci.low, "error_high": ci.high,
                 "by_attractors": self.errors_by("attractors"), "by_distance": self.errors_by("distance")}
@@ -107,28 +152,49 @@ class PairScores:
 
 
 def unspellable(lm: WordLM, words: Sequence[str]) -> list[str]:
-    """Why an item cannot be scored: the words `lm` cannot spell, or "<no context>" (no start token and
-    no word before the continuation, or a sentence end the model has no token for)."""
-    return [w for w in words if w != EOS and not lm.encode_word(w, False)] or ["<no context>"]
+    """Why an item cannot be scored: the words `lm` cannot spell (or spells as <unk>), or "<no context>" (no
+    start token and no word before the continuation, or a sentence end the model has no token for)."""
+    return [w for w in words if w != EOS and (not (ids := lm.encode_word(w, False)) or
+                                              (lm.unk_id is not None and lm.unk_id in ids))] or ["<no context>"]
 
 
 def score_items(lm: WordLM, items: Sequence[MinimalPair], batch_size: int = 64) -> PairScores:
     """Score each pair from a fresh state; a tie counts as an error (no preference for the correct form)."""
-    encoded, missing = [], Counter()
+    encoded, missing, set_aside, unknown = [], Counter(), 0, 0
     for index, item in enumerate(items):
         # Each continuation is encoded after its prefix, so a word opening the text is spelt as such.
         prefix = lm.encode(item.prefix)
         good, bad = (lm.encode((*item.prefix, *cont)) for cont in (item.correct, item.wrong))
         if not prefix or good is None or bad is None:
-            missing.update(unspellable(lm, (*item.prefix, *item.correct, *item.wrong)))
+            why = unspellable(lm, (*item.prefix, *item.correct, *item.wrong))
+            missing.update(why)
+            unknown += why != ["<no context>"]  # counted either way: under --oov skip these are unscorable
             continue
+        if good == bad:  # both forms spell the same ids (both <unk>): no preference to measure
+            missing.update(unspellable(lm, (*item.correct, *item.wrong)))
+            set_aside += 1
+            unknown += 1
+            continue
+        if lm.unk_id is not None and lm.unk_id in good + bad[len(prefix):]:
+            missing.update(unspellable(lm, (*item.prefix, *item.correct, *item.wrong)))
+            unknown += 1
         encoded.append((index, item, prefix, good[len(prefix):], bad[len(prefix):]))
     prefixes = [e[2] for e in encoded]
     scores = (continuation_logprobs(lm.model, prefixes + prefixes, [e[3] for e in encoded] + [e[4] for e in encoded],
                                     lm.device, batch_size) if encoded else [])
     n = len(encoded)
-    rows = [item_row(index, item, scores[i] - scores[n + i]) for i, (index, item, *_) in enumerate(encoded)]
-    return PairScores(rows, len(items), len(items) - n, missing.most_common(20))
+    rows = [_row(index, item, scores[i] - scores[n + i]) for i, (index, item, *_) in enumerate(encoded)]
+    return PairScores(rows, len(items), len(items) - n - set_aside, missing.most_common(20), set_aside, unknown,
+                      lm.oov)
+
+
+def _row(index: int, item: Any, margin: float) -> dict[str, Any]:
+    """An item row, with the condition (Gulordava's original / nonce) where the test set gives one."""
+    row = item_row(index, item, margin)
+    condition = (getattr(item, "meta", None) or {}).get("condition")
+    if condition is not None:
+        row["condition"] = condition
+    return row
 
 
 @dataclass(frozen=True)
@@ -165,12 +231,17 @@ def score_choices(lm: WordLM, choices: Sequence[Choice], batch_size: int = 64) -
     return PairScores(rows, len(choices), len(choices) - len(rows), missing.most_common(20))
 
 
-def digest_of_testset(path: str | Path) -> str:
-    """Hash of a test set's content (both files of a Linzen .text/.gold pair): its cache name."""
+def digest_of_testset(path: str | Path, items: Sequence[MinimalPair] | None = None) -> str:
+    """Hash of a test set's content (both files of a Linzen .text/.gold pair; a hub set's loaded items):
+    its cache name."""
+    digest = hashlib.sha256()
+    if str(path).startswith("hf:"):
+        for item in items if items is not None else load_testset(path):
+            digest.update(json.dumps([item.prefix, item.correct, item.wrong, item.source]).encode())
+        return digest.hexdigest()[:16]
     path = Path(path)
     parts = ([path.with_suffix(".text"), path.with_suffix(".gold")] if path.suffix.lower() in (".text", ".gold")
              else [path])
-    digest = hashlib.sha256()
     for part in parts:
         try:
             digest.update(part.read_bytes())
@@ -182,22 +253,65 @@ def digest_of_testset(path: str | Path) -> str:
 def evaluate_testset(lm: WordLM, path: str | Path, out_dir: Path, items: Sequence[MinimalPair] | None = None
                      ) -> tuple[dict, bool]:
     """(result, cache hit) of `lm` on a minimal-pair file (`items`: the file, already loaded)."""
-    return evaluate_items(lm, str(path), digest_of_testset(path), lambda: items or load_testset(path), out_dir)
+    return evaluate_items(lm, str(path), digest_of_testset(path, items), lambda: items or load_testset(path), out_dir)
 
 
 def evaluate_items(lm: WordLM, testset: str, digest: str, items: Callable[[], Sequence], out_dir: Path,
                    scorer: Callable[[WordLM, Sequence], PairScores] | None = None) -> tuple[dict, bool]:
-    """(result, cache hit) of `lm` on the items named `testset`, cached under `digest`; `items` is only
-    called on a cache miss; `scorer` defaults to minimal pairs (score_items)."""
-    target = eval_path(out_dir, lm.key, digest)
+    """(result, cache hit) of `lm` on the items named `testset`, cached under `digest` (and the unknown-word
+    policy); `items` is only called on a cache miss; `scorer` defaults to minimal pairs (score_items). A cached
+    entry that is not what it claims (shape, model, test-set hash, counts) is set aside and redone."""
+    target = eval_path(out_dir, lm.key, digest + (f"-oov-{lm.oov}" if lm.oov else ""))
     hit = cached_eval(target)
     if hit is not None:
-        return hit, True
-    scores = (scorer or score_items)(lm, items())
+        problem = cache_problem(hit, lm.key, digest)
+        if problem is None:
+            return hit, True
+        set_aside_cache(target, problem)
+    loaded = items()
+    scores = (scorer or score_items)(lm, loaded)
+    summary = scores.summary()
+    aside = len(getattr(loaded, "set_aside", ()))  # set aside by the loader (bad lines), with file:line
+    summary.update(items=summary["items"] + aside, set_aside=summary["set_aside"] + aside,
+                   case_folded=getattr(loaded, "case_folded", 0))
     result = {"format": EVAL_FORMAT, "model": lm.info, "model_key": lm.key, "testset": testset,
-              "testset_sha256": digest, "summary": scores.summary(), "item_rows": to_compact(scores.rows)}
+              "testset_sha256": digest, "summary": summary, "item_rows": to_compact(scores.rows)}
     write_json_atomic(target, result)
     return result, False
+
+
+SUMMARY_NUMBERS = ("items", "scored", "unscorable", "errors", "error_rate", "error_low", "error_high")
+
+
+def cache_problem(result: dict, model_key: str, digest: str) -> str | None:
+    """Why a cached evaluation cannot be trusted, or None: it must name this model and this test set's hash,
+    and its summary must be what its item rows say (scored items, errors, error rate)."""
+    if result.get("model_key") != model_key or result.get("testset_sha256") != digest:
+        return "it names another model or test-set content"
+    summary, rows = result.get("summary"), result.get("item_rows")
+    if not isinstance(summary, dict) or any(not isinstance(summary.get(k), (int, float)) or isinstance(summary.get(k), bool)
+                                            for k in SUMMARY_NUMBERS):
+        return "its summary lacks numbers"
+    try:
+        frame = from_compact(rows)
+        errors = int((~frame["correct"].astype(bool)).sum())
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return "its item rows are not a table with a 'correct' column"
+    scored = len(frame)
+    if summary["scored"] != scored or summary["errors"] != errors or \
+            (scored and abs(summary["error_rate"] - errors / scored) > 1e-9):
+        return "its summary disagrees with its item rows"
+    return None
+
+
+def set_aside_cache(target: Path, problem: str) -> None:
+    """Move a bad cache entry out of the way (kept for inspection, never read again) and say so in one line."""
+    aside = target.with_name(f"{target.stem}.bad-{time.strftime('%Y%m%dT%H%M%S')}")
+    try:
+        target.replace(aside)
+    except OSError:
+        aside = target
+    print(f"run_suite.py eval: cached result {target} set aside ({problem}); scoring again", file=sys.stderr)
 
 
 def check_testsets(paths: Sequence[str | Path]) -> dict[str, list[MinimalPair]]:
@@ -272,8 +386,11 @@ def summary_line(result: dict, hit: bool) -> str:
     head = f"{name:<28} {Path(result['testset']).name:<24}"
     if "error_rate" not in s or "scored" not in s:
         return f"{head} probes scored{' (cached)' if hit else ''}: {json.dumps(_scalars(s))[:200]}"
+    more = "".join(f", {s[k]} {what}" for k, what in (("set_aside", "set aside"), ("with_unknown", "with unknown words"),
+                                                      ("case_folded", "case-folded")) if s.get(k))
+    policy = f" (oov {s['oov']})" if s.get("oov") else ""
     return (f"{head} error {s['error_rate']:.3f} [{s['error_low']:.3f}, {s['error_high']:.3f}] on {s['scored']} items, "
-            f"{s['unscorable']} unscorable{' (cached)' if hit else ''}")
+            f"{s['unscorable']} unscorable{more}{policy}{' (cached)' if hit else ''}")
 
 
 def _scalars(metrics: dict) -> dict:

@@ -1,9 +1,17 @@
-"""Minimal-pair test sets in the formats researchers publish, loaded into one item type and scored.
+"""Minimal-pair test sets in the formats researchers publish, loaded as published into one item type.
 
-Formats: BLiMP JSONL (`sentence_good` / `sentence_bad`), the Linzen agreement set as redistributed
-with Gulordava et al.'s code (`.text` sentences + tab-separated `.gold` targets), and a plain CSV
-(`prefix,correct,wrong` plus optional annotation columns). Every malformed line is a ConfigError
-naming the file and line.
+Formats: BLiMP JSONL (`sentence_good` / `sentence_bad`) or BLiMP from the hub through `datasets`
+(`hf:NAME_OR_FOLDER:CONFIG`); the Linzen set as redistributed with Gulordava et al.'s code (`.text`
+sentences + 4-column `.gold`); Gulordava et al.'s generated set (12-column `.gold`, or the `.tab` with a
+header; original and nonce sentences kept apart as `condition`, nonce items scored on their prefix); a CSV
+(`prefix,correct,wrong` + optional annotations); Marvin & Linzen-style templates as CSV/TSV of
+(case, condition, grammatical, ungrammatical) sentences.
+
+Item-level quirks of a real file do not stop the set: a target differing from the sentence only in case is
+case-folded (counted); identical forms or a malformed line are set aside with the reason and file:line. A
+file that is not of the format, that has no items, or whose set-aside share exceeds 5 % is a ConfigError
+(one line). Words keep their case and their clitics ("haven't"): each model spells them its own way
+(suite.evaluate.scoring), so a WikiText model reads `haven 't` and GPT-2 reads " haven't".
 """
 from __future__ import annotations
 
@@ -22,7 +30,10 @@ from suite.models.scoring import continuation_logprobs
 
 BLIMP_FIELDS = ("sentence_good", "sentence_bad")
 CSV_FIELDS = ("prefix", "correct", "wrong")
+TEMPLATE_FIELDS = ("grammatical", "ungrammatical")  # Marvin & Linzen style: two whole sentences
 INT_COLUMNS = ("attractors", "intervening_nouns", "distance")  # optional CSV annotations
+TAB_FIELDS = ("pattern", "constr_id", "sent_id", "form", "class", "type", "prefix", "n_attr")
+MAX_SET_ASIDE = 0.05  # more than this share of a file's items set aside: the file is not of the format
 _TOKEN = re.compile(r"[\w'-]+|[^\w\s]")
 
 
@@ -43,23 +54,56 @@ class MinimalPair:
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
+@dataclass(frozen=True)
+class SetAside:
+    where: str  # file:line
+    reason: str
+
+
+class TestSet(list):
+    """A file's items (a list of MinimalPair) with what was set aside, and why, and the case-folded count."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, items: Sequence[MinimalPair] = (), set_aside: Sequence[SetAside] = (), case_folded: int = 0):
+        super().__init__(items)
+        self.set_aside, self.case_folded = list(set_aside), case_folded
+
+    def notice(self, path: str | Path) -> str | None:
+        """One line on what was not loaded as written, or None when everything was."""
+        if not self.set_aside and not self.case_folded:
+            return None
+        reasons: dict[str, list[str]] = {}
+        for aside in self.set_aside:
+            reasons.setdefault(aside.reason, []).append(aside.where.rpartition(":")[2])
+        parts = [f"{len(v)} {k} (lines {', '.join(v[:5])}{', …' if len(v) > 5 else ''})" for k, v in reasons.items()]
+        folded = [f"{self.case_folded} targets case-folded to the sentence's word"] if self.case_folded else []
+        return f"{path}: {len(self)} items; " + "; ".join([*folded, *(f"set aside: {p}" for p in parts)])
+
+
 def tokenize(text: str) -> list[str]:
-    """Lower-case words with punctuation split off: 'The cats annoy Tim.' → the cats annoy tim ."""
-    return _TOKEN.findall(text.lower())
+    """Words with punctuation split off, case and clitics kept: 'Don't, Tim.' → Don't , Tim ."""
+    return _TOKEN.findall(text)
 
 
-def load_testset(path: str | Path) -> list[MinimalPair]:
-    """Load a test set by extension: .jsonl (BLiMP), .text/.gold (Linzen/Gulordava), .csv."""
+def load_testset(path: str | Path) -> TestSet:
+    """Load a test set by extension: .jsonl (BLiMP), .text/.gold (Linzen/Gulordava), .tab (Gulordava),
+    .csv/.tsv (prefix,correct,wrong or Marvin & Linzen templates), or hf:NAME_OR_FOLDER:CONFIG (BLiMP hub)."""
+    if str(path).startswith("hf:"):
+        return load_blimp_hub(str(path))
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         return load_blimp(path)
     if suffix in (".text", ".gold"):
         return load_linzen(path.with_suffix(".text"), path.with_suffix(".gold"))
-    if suffix == ".csv":
+    if suffix == ".tab":
+        return load_gulordava_tab(path)
+    if suffix in (".csv", ".tsv"):
         return load_csv(path)
-    raise ConfigError(f"{path}: unknown test-set format '{suffix}'; valid: .jsonl (BLiMP), "
-                      ".text/.gold (Linzen/Gulordava), .csv (prefix,correct,wrong)")
+    raise ConfigError(f"{path}: unknown test-set format '{suffix}'; valid: .jsonl (BLiMP), .text/.gold "
+                      "(Linzen/Gulordava), .tab (Gulordava), .csv/.tsv (prefix,correct,wrong or case,condition,"
+                      "grammatical,ungrammatical), hf:NAME_OR_FOLDER:CONFIG (BLiMP on the hub)")
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -71,13 +115,45 @@ def _read_lines(path: Path) -> list[str]:
         raise ConfigError(f"{path}: not UTF-8 text") from None
 
 
-def load_blimp(path: str | Path) -> list[MinimalPair]:
-    """BLiMP JSONL: one object per line with sentence_good / sentence_bad (+ metadata kept in meta).
+def _finish(path: Any, items: list[MinimalPair], aside: list[SetAside], folded: int = 0) -> TestSet:
+    """The TestSet, or a ConfigError when the file has no items or sets aside more than MAX_SET_ASIDE."""
+    total = len(items) + len(aside)
+    if not total:
+        raise ConfigError(f"{path}: no items (empty, or a header only); a test set needs at least one pair")
+    if len(aside) > MAX_SET_ASIDE * total:
+        first = aside[0]
+        raise ConfigError(f"{path}: {len(aside)} of {total} items would be set aside (> {MAX_SET_ASIDE:.0%}), so "
+                          f"this is not the format it claims to be; first: {first.where}: {first.reason}")
+    return TestSet(items, aside, folded)
 
-    The pair becomes the shared token prefix (after <eos>) and the two differing suffixes, so the
-    comparison equals BLiMP's full-sentence log-probability comparison.
-    """
-    items = []
+
+def sentence_pair(good: list[str], bad: list[str], where: str, **annotations) -> MinimalPair | SetAside:
+    """Two whole sentences as shared prefix (after <eos>) and the two differing endings (each with <eos>):
+    comparing them is comparing the sentences' log-probabilities."""
+    shared = 0
+    while shared < min(len(good), len(bad)) and good[shared] == bad[shared]:
+        shared += 1
+    if good == bad:
+        return SetAside(where, "identical sentences")
+    if shared == len(good) or shared == len(bad):
+        return SetAside(where, "one sentence is a prefix of the other")
+    return MinimalPair((EOS, *good[:shared]), (*good[shared:], EOS), (*bad[shared:], EOS), where, **annotations)
+
+
+def _blimp_item(obj: Any, where: str, items: list, aside: list) -> None:
+    if not isinstance(obj, dict) or any(not isinstance(obj.get(k), str) for k in BLIMP_FIELDS):
+        aside.append(SetAside(where, "not a BLiMP pair (string fields sentence_good and sentence_bad)"))
+        return
+    meta = {k: v for k, v in obj.items() if k not in BLIMP_FIELDS}
+    item = sentence_pair(tokenize(obj["sentence_good"]), tokenize(obj["sentence_bad"]), where,
+                         construction=meta.get("UID"), meta=meta)
+    (items if isinstance(item, MinimalPair) else aside).append(item)
+
+
+def load_blimp(path: str | Path) -> TestSet:
+    """BLiMP JSONL: one object per line with sentence_good / sentence_bad (+ metadata kept in meta)."""
+    items: list[MinimalPair] = []
+    aside: list[SetAside] = []
     for number, line in enumerate(_read_lines(path), 1):
         if not line.strip():
             continue
@@ -85,93 +161,174 @@ def load_blimp(path: str | Path) -> list[MinimalPair]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"{where}: not valid JSON ({exc.msg})") from None
-        if not isinstance(obj, dict) or any(not isinstance(obj.get(k), str) for k in BLIMP_FIELDS):
-            raise ConfigError(f"{where}: a BLiMP line needs string fields sentence_good and sentence_bad")
-        good, bad = tokenize(obj["sentence_good"]), tokenize(obj["sentence_bad"])
-        shared = _common_prefix(good, bad)
-        if good == bad:
-            raise ConfigError(f"{where}: sentence_good and sentence_bad are the same sentence")
-        if shared == len(good) or shared == len(bad):
-            raise ConfigError(f"{where}: one sentence is a prefix of the other; "
-                              "a minimal pair needs a differing continuation for each")
-        meta = {k: v for k, v in obj.items() if k not in BLIMP_FIELDS}
-        # Both continuations end with <eos>: the full-sentence comparison includes the ending.
-        items.append(MinimalPair((EOS, *good[:shared]), (*good[shared:], EOS), (*bad[shared:], EOS),
-                                 where, construction=meta.get("UID"), meta=meta))
-    return items
+            aside.append(SetAside(where, f"not valid JSON ({exc.msg})"))
+            continue
+        _blimp_item(obj, where, items, aside)
+    return _finish(path, items, aside)
 
 
-def _common_prefix(a: Sequence[str], b: Sequence[str]) -> int:
-    n = 0
-    while n < min(len(a), len(b)) and a[n] == b[n]:
-        n += 1
-    return n
+def load_blimp_hub(spec: str) -> TestSet:
+    """hf:NAME_OR_FOLDER:CONFIG — one BLiMP paradigm through `datasets` (the hub's nyu-mll/blimp, or a local
+    copy in its layout), split "train" as on the hub; offline, only the local cache or a folder is read."""
+    name, _, config = spec[3:].rpartition(":")
+    if not name or not config:
+        raise ConfigError(f"{spec}: expected hf:NAME_OR_FOLDER:CONFIG, e.g. hf:nyu-mll/blimp:anaphor_gender_agreement")
+    try:
+        import datasets
+        datasets.logging.set_verbosity_error()
+        rows = datasets.load_dataset(name, config, split="train")
+    except Exception as exc:  # not found, offline, no such config: one line
+        raise ConfigError(f"{spec}: cannot load from the hub ({' '.join(str(exc).split())[:200]})") from None
+    items: list[MinimalPair] = []
+    aside: list[SetAside] = []
+    for number, obj in enumerate(rows, 1):
+        _blimp_item(dict(obj), f"{spec}:{number}", items, aside)
+    return _finish(spec, items, aside)
 
 
-def load_linzen(text_path: str | Path, gold_path: str | Path) -> list[MinimalPair]:
-    """Line-aligned .text (tokenised sentence ending in <eos>) and .gold (index, correct, wrong,
-    attractors; tab-separated, index 0-based into the sentence's tokens)."""
+def load_linzen(text_path: str | Path, gold_path: str | Path) -> TestSet:
+    """Line-aligned .text (tokenised sentence) and .gold, tab-separated, index 0-based into the sentence.
+    4 columns (Linzen set): index, correct, wrong, attractors; the word at the index must be the correct form
+    (up to case: folded and counted). 12 columns (Gulordava's generated set): pattern, construction, sentence
+    id (0: the original sentence, others nonce), index, …, correct, wrong (7th and 8th), …; scored on the
+    prefix, since in nonce sentences the word at the index is usually neither form."""
     sentences, golds = _read_lines(text_path), _read_lines(gold_path)
     if len(sentences) != len(golds):
         raise ConfigError(f"{gold_path}: {len(golds)} lines but {text_path} has {len(sentences)}; "
                           "the two files must be line-aligned")
-    items = []
+    width = len(golds[0].split("\t")) if golds else 4
+    if width not in (4, 12):
+        raise ConfigError(f"{gold_path}:1: expected 4 tab-separated columns (index, correct, wrong, attractors) "
+                          f"or Gulordava's 12, got {width}")
+    items: list[MinimalPair] = []
+    aside: list[SetAside] = []
+    folded = 0
     for number, (sentence, gold) in enumerate(zip(sentences, golds), 1):
         where = f"{gold_path}:{number}"
-        cols = gold.split("\t")
-        if len(cols) != 4:
-            raise ConfigError(f"{where}: expected 4 tab-separated columns (index, correct, wrong, "
-                              f"attractors), got {len(cols)}")
-        index_text, correct, wrong, attractor_text = (c.strip() for c in cols)
-        if not index_text.isdigit() or not attractor_text.isdigit():
-            raise ConfigError(f"{where}: index and attractors must be non-negative integers "
-                              f"(got '{index_text}', '{attractor_text}')")
+        cols = [c.strip() for c in gold.split("\t")]
+        if len(cols) != width:
+            aside.append(SetAside(where, f"{len(cols)} columns, not {width}"))
+            continue
+        if width == 4:
+            index_text, correct, wrong, attractor_text = cols
+            annotations: dict[str, Any] = {"attractors": int(attractor_text) if attractor_text.isdigit() else None}
+        else:
+            pattern, construction, sent_id, index_text, correct, wrong = (cols[0], cols[1], cols[2], cols[3],
+                                                                         cols[6], cols[7])
+            condition = "original" if sent_id == "0" else "nonce"
+            annotations = {"construction": pattern.replace("!", " "),
+                           "meta": {"condition": condition, "constr_id": construction, "sent_id": sent_id}}
+            if cols[9].isdigit() and index_text.isdigit():
+                annotations["distance"] = int(index_text) - int(cols[9])
         tokens = sentence.split()
+        if not index_text.isdigit() or (width == 4 and annotations["attractors"] is None):
+            aside.append(SetAside(where, "index and attractors must be non-negative integers"))
+            continue
         index = int(index_text)
-        if index >= len(tokens):
-            raise ConfigError(f"{where}: target index {index} is outside {text_path}:{number} "
-                              f"({len(tokens)} tokens, indices 0–{len(tokens) - 1})")
-        if tokens[index] != correct:
-            raise ConfigError(f"{where}: target index {index} points at '{tokens[index]}' in "
-                              f"{text_path}:{number}, not at the correct form '{correct}'")
+        if index >= len(tokens) or index == 0 and width == 12:
+            aside.append(SetAside(where, f"target index {index} outside the sentence ({len(tokens)} tokens)"))
+            continue
         if not wrong or wrong == correct:
-            raise ConfigError(f"{where}: the wrong form must be non-empty and differ from the correct one")
-        items.append(MinimalPair((EOS, *tokens[:index]), (correct,), (wrong,), where,
-                                 attractors=int(attractor_text)))
-    return items
+            aside.append(SetAside(where, "identical correct and wrong forms"))
+            continue
+        if width == 4 and tokens[index] != correct:
+            if tokens[index].lower() != correct.lower():
+                aside.append(SetAside(where, f"target index points at '{tokens[index]}', not at '{correct}'"))
+                continue
+            folded += 1  # the .text is lower-cased where the .gold is not: score the sentence's own word
+            correct, wrong = tokens[index], wrong.lower() if tokens[index].islower() else wrong
+        items.append(MinimalPair((EOS, *tokens[:index]), (correct,), (wrong,), where, **annotations))
+    return _finish(gold_path, items, aside, folded)
 
 
-def load_csv(path: str | Path) -> list[MinimalPair]:
-    """CSV with a header: prefix,correct,wrong (whitespace-tokenised) plus optional columns
-    attractors, intervening_nouns, construction, distance (others are kept in meta); a missing
-    annotation column leaves that annotation None."""
+def load_gulordava_tab(path: str | Path) -> TestSet:
+    """Gulordava et al.'s .tab: a header, then one `correct` and one `wrong` row per item (same pattern,
+    construction and sentence id); `type` tells the original sentence from the generated (nonce) ones, `prefix`
+    is what is scored, `n_attr` the attractors; fields may be CSV-quoted (doubled quotes inside)."""
     lines = _read_lines(path)
-    rows = list(csv.reader(lines))
-    if not rows or any(c not in [h.strip() for h in rows[0]] for c in CSV_FIELDS):
-        raise ConfigError(f"{path}:1: the header must contain prefix, correct and wrong")
-    header = [h.strip() for h in rows[0]]
-    items = []
+    rows = list(csv.reader(lines, delimiter="\t"))
+    header = [h.strip() for h in rows[0]] if rows else []
+    missing = [c for c in TAB_FIELDS if c not in header]
+    if missing:
+        raise ConfigError(f"{path}:1: a Gulordava .tab header needs {', '.join(TAB_FIELDS)} (missing {', '.join(missing)})")
+    pending: dict[tuple, tuple[str, dict]] = {}
+    items: list[MinimalPair] = []
+    aside: list[SetAside] = []
+    for number, row in enumerate(rows[1:], 2):
+        where = f"{path}:{number}"
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            aside.append(SetAside(where, f"{len(row)} fields, but the header has {len(header)}"))
+            continue
+        rec = dict(zip(header, (c.strip() for c in row)))
+        key = (rec["pattern"], rec["constr_id"], rec["sent_id"])
+        if key not in pending:
+            pending[key] = (where, rec)
+            continue
+        first_where, first = pending.pop(key)
+        pair = {first["class"]: first, rec["class"]: rec}
+        if set(pair) != {"correct", "wrong"} or not first["prefix"].split():
+            aside.append(SetAside(first_where, "an item needs one 'correct' and one 'wrong' row and a prefix"))
+            continue
+        good, bad = pair["correct"], pair["wrong"]
+        if good["form"] == bad["form"]:
+            aside.append(SetAside(first_where, "identical correct and wrong forms"))
+            continue
+        condition = "original" if good["type"] == "original" else "nonce"
+        items.append(MinimalPair((EOS, *good["prefix"].split()), (good["form"],), (bad["form"],), first_where,
+                                 attractors=int(good["n_attr"]) if good["n_attr"].isdigit() else None,
+                                 construction=good["pattern"], meta={"condition": condition,
+                                                                     "constr_id": good["constr_id"]}))
+    aside += [SetAside(w, "a row without its pair") for w, _ in pending.values()]
+    return _finish(path, items, aside)
+
+
+def load_csv(path: str | Path) -> TestSet:
+    """CSV or TSV with a header: prefix,correct,wrong (whitespace-tokenised) plus optional columns
+    attractors, intervening_nouns, construction, distance (others are kept in meta); or Marvin & Linzen-style
+    templates: grammatical,ungrammatical sentences (+ case, condition: case becomes the construction)."""
+    path = Path(path)
+    rows = list(csv.reader(_read_lines(path), delimiter="\t" if path.suffix.lower() == ".tsv" else ","))
+    header = [h.strip() for h in rows[0]] if rows else []
+    templates = all(c in header for c in TEMPLATE_FIELDS)
+    if not templates and any(c not in header for c in CSV_FIELDS):
+        raise ConfigError(f"{path}:1: the header must contain prefix, correct and wrong, or grammatical and "
+                          "ungrammatical (Marvin & Linzen templates)")
+    items: list[MinimalPair] = []
+    aside: list[SetAside] = []
     for number, row in enumerate(rows[1:], 2):
         if not any(cell.strip() for cell in row):
             continue
         where = f"{path}:{number}"
         if len(row) != len(header):
-            raise ConfigError(f"{where}: {len(row)} columns, but the header has {len(header)}")
+            aside.append(SetAside(where, f"{len(row)} columns, but the header has {len(header)}"))
+            continue
         rec = {h: cell.strip() for h, cell in zip(header, row)}
-        prefix, correct, wrong = (rec[c].split() for c in CSV_FIELDS)
-        if not prefix or not correct or not wrong or correct == wrong:
-            raise ConfigError(f"{where}: prefix, correct and wrong must be non-empty and correct ≠ wrong")
-        ints = {}
-        for key in INT_COLUMNS:
-            if rec.get(key):
-                if not rec[key].isdigit():
-                    raise ConfigError(f"{where}: {key} must be a non-negative integer (got '{rec[key]}')")
-                ints[key] = int(rec[key])
-        meta = {k: v for k, v in rec.items() if k not in (*CSV_FIELDS, *INT_COLUMNS, "construction")}
-        items.append(MinimalPair((EOS, *prefix), tuple(correct), tuple(wrong), where,
-                                 construction=rec.get("construction") or None, meta=meta, **ints))
-    return items
+        item = _template_item(rec, where) if templates else _csv_item(rec, where)
+        (items if isinstance(item, MinimalPair) else aside).append(item)
+    return _finish(path, items, aside)
+
+
+def _template_item(rec: dict, where: str) -> MinimalPair | SetAside:
+    meta = {k: v for k, v in rec.items() if k not in (*TEMPLATE_FIELDS, "case")}
+    return sentence_pair(tokenize(rec["grammatical"]), tokenize(rec["ungrammatical"]), where,
+                         construction=rec.get("case") or None, meta=meta)
+
+
+def _csv_item(rec: dict, where: str) -> MinimalPair | SetAside:
+    prefix, correct, wrong = (rec[c].split() for c in CSV_FIELDS)
+    if not prefix or not correct or not wrong or correct == wrong:
+        return SetAside(where, "prefix, correct and wrong must be non-empty and correct ≠ wrong")
+    ints = {}
+    for key in INT_COLUMNS:
+        if rec.get(key):
+            if not rec[key].isdigit():
+                return SetAside(where, f"{key} must be a non-negative integer (got '{rec[key]}')")
+            ints[key] = int(rec[key])
+    meta = {k: v for k, v in rec.items() if k not in (*CSV_FIELDS, *INT_COLUMNS, "construction")}
+    return MinimalPair((EOS, *prefix), tuple(correct), tuple(wrong), where,
+                       construction=rec.get("construction") or None, meta=meta, **ints)
 
 
 # --------------------------------------------------------------------------- scoring

@@ -1,5 +1,6 @@
 """text_lm's report: perplexity per corpus and tokenizer (each seed's learning rate chosen on validation
-perplexity; geometric mean over seeds), the tuning grid, time to a common target, and validation curves.
+perplexity; geometric mean over seeds), the tuning grid, time to a common target, validation curves, and
+subject–verb agreement on BLiMP and the test text beside baselines and published figures (agreement_report).
 Its claim (rules.py): a two-layer LSTM beats a one-layer one; the GRU-vs-LSTM quality claim reads these runs too."""
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from suite.judge.task_report import TaskReport, register_report
 from suite.judge.plots import colour, line_style, new_figure, save
 from suite.judge.tables import summarise
 
+from .agreement_report import agreement_table, data_size_table
 from .rules import layers_claim
 
 TABLE_METRICS = ("valid_ppl", "test_ppl", "valid_ppl_word", "test_ppl_word", "parameters",
@@ -36,7 +38,15 @@ class TextLMReport(TaskReport):
             frames.append(table)
         tables = {"text_lm_perplexity": pd.concat(frames, ignore_index=True)} if frames else {}
         tuning = tuning_table(records)
-        return {**tables, "text_lm_tuning": tuning} if not tuning.empty else tables
+        if not tuning.empty:
+            tables["text_lm_tuning"] = tuning
+        # Natural-text agreement (records' `agreement` field): accuracy beside n-gram baselines and the
+        # published figures, and the data-size caveat in tokens
+        for name, table in (("text_lm_agreement", agreement_table(records)),
+                            ("text_lm_agreement_data_size", data_size_table(records))):
+            if not table.empty:
+                tables[name] = table
+        return tables
 
     def claims(self, records: list[dict]):
         return [layers_claim(records)]

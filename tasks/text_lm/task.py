@@ -3,8 +3,10 @@
 Perplexity is reported per token (the tokenizer's unit) and per word (whitespace words plus one
 end-of-line per line), so results compare across tokenizers; for the word-level tokenizer the two
 are equal by construction. With no corpus configured the task is skipped with a one-line notice:
-there is no natural text the suite could honestly invent. Scoring a published minimal-pair set is not
-part of training: saved models are scored with `run_suite.py eval --testset FILE`.
+there is no natural text the suite could honestly invent. After training, each finished run also scores
+subject–verb agreement (BLiMP's six agreement paradigms and agreement in the corpus's own test text,
+agreement.py); the item rows go to the record's `agreement` field, never to the metrics. Any other
+minimal-pair set is scored on saved models with `run_suite.py eval --testset FILE`.
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ from suite.data.tokenizers import KINDS, TokenizerSpec, get_tokenizer
 from suite.training.trainer import TrainResult, evaluate_loss
 
 from suite.data.grammar_corpus import unigram_perplexity
+
+from .agreement import score_agreement
 
 # pytorch/examples word_language_model: SGD lr 20, ÷4 when validation stalls, clip 0.25, BPTT 35, batch 20.
 RECIPE = dict(optimizer="sgd", lr=20.0, clip=0.25, schedule="plateau", plateau_factor=4.0, bptt=35,
@@ -55,6 +59,9 @@ class TextLMOptions(TaskOptions):
     init_range: float = option(0.1, low=0,
                                help="embedding and output weights ~ U(−r, r), output bias 0 (0 = zoo default)")
     target_ppl: float = option(0.0, low=0, help="report steps/seconds until validation perplexity ≤ this (0 = off)")
+    agreement_items: int = option(1000, low=0, high=100_000,
+                                  help="after training, score the first N items of each agreement set (BLiMP's "
+                                       "six paradigms, the test text's own); 0 = none")
 
 
 @register_task
@@ -70,7 +77,12 @@ class TextLM(Task):
         # One pass over the first 140k (quick) / 420k (standard) words; the softmax over the vocabulary
         # dominates the cost, hence capped vocabularies: quick ≤ ~50 s, standard ≤ ~2.5 min a run on 1 thread.
         s = by_size(size, steps=(20, 200, 600, 0), hidden=(32, 128, 128, 200), vocab=(1000, 5000, 10000, 0),
-                    train_words=(20_000, 150_000, 430_000, 0), eval_words=(4_000, 16_000, 40_000, 0))
+                    train_words=(20_000, 150_000, 430_000, 0), eval_words=(4_000, 16_000, 40_000, 0),
+                    # Agreement items per set, scored after training: the softmax over the vocabulary at every
+                    # position costs ~2 ms an item at standard size (10k words, 1 thread; 4.5 s for 200 a set
+                    # against a 45 s run), so 150 a set keep it under a tenth of the run (the record's
+                    # agreement.seconds says what it cost); the paper preset (an hour a run) scores every item.
+                    agreement=(50, 100, 150, 1000))
         if size == "paper":  # the full pytorch/examples recipe: 6 epochs over the whole corpus
             train = TrainConfig(**RECIPE, epochs=6)
             model = {"hidden": 200, "embed": 200, "dropout": 0.2}
@@ -79,7 +91,7 @@ class TextLM(Task):
             model = {"hidden": s["hidden"]}
         return TaskSettings(train=train, model=model,
                             options={"vocab_size": s["vocab"], "max_train_words": s["train_words"],
-                                     "max_eval_words": s["eval_words"]})
+                                     "max_eval_words": s["eval_words"], "agreement_items": s["agreement"]})
 
     def variants(self, model: ModelConfig, size: str) -> list[dict]:
         """The tuning grid of LEARNING_RATES; a Transformer reference trains with its usual AdamW recipe."""
@@ -119,8 +131,8 @@ class TextLM(Task):
         corpus = load_corpus(opts.corpus)
         tokenizer = get_tokenizer(corpus, self.tokenizer_spec(cfg))
         caps = {"train": opts.max_train_words, "valid": opts.max_eval_words, "test": opts.max_eval_words}
-        encoded = {split: tokenizer.encode_lines(first_words(corpus.splits[split], caps[split]))
-                   for split in caps}
+        lines = {split: first_words(corpus.splits[split], caps[split]) for split in caps}
+        encoded = {split: tokenizer.encode_lines(lines[split]) for split in caps}
         batchers = {}
         for split, text in encoded.items():
             columns = cfg.train.batch_size if split == "train" else opts.eval_batch_size
@@ -128,7 +140,7 @@ class TextLM(Task):
                 raise ConfigError(f"corpus '{opts.corpus}': the {split} split has {len(text.ids)} tokens, "
                                   f"too few for {columns} stream columns")
             batchers[split] = StreamBatcher(text.ids, columns, cfg.train.bptt)
-        extra = {"test": batchers["test"], "encoded": encoded, "tokenizer": tokenizer,
+        extra = {"test": batchers["test"], "encoded": encoded, "tokenizer": tokenizer, "test_lines": lines["test"],
                  "unigram_ppl": unigram_perplexity(encoded["train"].ids, encoded["test"].ids, len(tokenizer.vocab)),
                  "provenance": {"corpus_sha256": corpus.train_sha256, "corpus_source": corpus.source,
                                 "corpus_cache_hit": corpus.cache_hit, "tokenizer_cache_hit": tokenizer.cache_hit,
@@ -144,6 +156,10 @@ class TextLM(Task):
 
     def after_training(self, model: nn.Module, data: TaskData, cfg: RunConfig, training: TrainResult,
                        watch) -> dict:
+        items = self.options(cfg).agreement_items
+        if training.status == "ok" and items:  # the rows go to the record (record_extra), not to the metrics
+            data.extra["agreement"] = score_agreement(model, data.tokenizer, data.extra["encoded"]["train"].ids,
+                                                      data.extra["test_lines"], items, cfg.device)
         target = self.options(cfg).target_ppl
         if not target:
             return {}
@@ -152,7 +168,8 @@ class TextLM(Task):
 
     def record_extra(self, data: TaskData, cfg: RunConfig) -> dict:
         # Provenance, not results: a cache hit must not make the same run's metrics differ.
-        return {"corpus": data.extra["provenance"]}
+        agreement = {"agreement": data.extra["agreement"]} if "agreement" in data.extra else {}
+        return {"corpus": data.extra["provenance"], **agreement}
 
     def evaluate(self, model: nn.Module, data: TaskData, cfg: RunConfig) -> dict:
         metrics = {}
