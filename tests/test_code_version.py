@@ -66,3 +66,17 @@ def test_a_change_to_a_module_the_task_imports_redoes_its_cached_record(tmp_path
     new = next(r for rid, r in second.items() if rid not in first)
     assert new["metrics"]["value"] == 2.0
     assert new["config"]["identity"]["code"] != next(iter(first.values()))["config"]["identity"]["code"]
+
+
+def test_data_shipped_in_a_task_package_is_part_of_its_code_version(tmp_path, monkeypatch):
+    """A run that reads a shipped file (text_lm scores BLiMP's files) computes other numbers when the file
+    changes: its code version changes with it."""
+    package = tmp_path / "datatask"
+    (package / "data").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "task.py").write_text("VALUE = 1\n")
+    (package / "data" / "items.jsonl").write_text('{"a": 1}\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = code_version.__wrapped__("datatask.task")
+    (package / "data" / "items.jsonl").write_text('{"a": 2}\n')
+    assert code_version.__wrapped__("datatask.task") != before

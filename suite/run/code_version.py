@@ -83,7 +83,21 @@ def code_version(task_module: str) -> str:
     for name in measuring_modules(task_module):
         source = source_file(name).read_bytes()
         digest.update(name.encode() + b"\0" + hashlib.sha256(source).digest())
+    for root, path in package_data_files(task_module):  # shipped data a run reads (text_lm's BLiMP files)
+        digest.update(path.as_posix().encode() + b"\0" + hashlib.sha256((root / path).read_bytes()).digest())
     return digest.hexdigest()[:12]
+
+
+def package_data_files(task_module: str) -> list[tuple[Path, Path]]:
+    """The non-Python files shipped inside a task's package, as (package folder, relative path), sorted."""
+    parts = task_module.split(".")
+    package = ".".join(parts[:2] if parts[0] == "tasks" else parts[:1])
+    init = source_file(package)
+    if init is None or init.name != "__init__.py":
+        return []
+    root = init.parent
+    return sorted((root, p.relative_to(root)) for p in root.rglob("*")
+                  if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts)
 
 
 def task_code_version(task) -> str:
