@@ -259,7 +259,6 @@ WIKITEXT = ROOT.parent / "shared" / "data" / "wikitext-2"
     ("agreement", "heldout_fraction=abc", "agreement option heldout_fraction must be a number in (0, 0.5); got 'abc'"),
     ("agreement", "heldout_fraction=null", "agreement option heldout_fraction must be a number in (0, 0.5); got null"),
     ("agreement", "nonce=abc", "agreement option nonce must be true or false; got 'abc'"),
-    ("agreement", "testset=123", "option 'testset' moved: "),
     ("recall", "distractor_rate=abc", "recall option distractor_rate must be a number in [0, 1]; got 'abc'"),
     ("grammar_lm", "train_sentences=0", "grammar_lm option train_sentences must be an integer ≥ 1; got 0"),
     ("text_lm", "vocab_size=abc", "text_lm option vocab_size must be an integer"),

@@ -48,6 +48,3 @@ def test_optional_fields_take_null():
     assert parse_options(Example, {"target": 3}).target == 3.0
 
 
-def test_an_option_that_moved_says_where_it_went():
-    with pytest.raises(ConfigError, match="option 'testset' moved: .*run_suite.py eval --testset FILE"):
-        parse_options(Example, {"testset": "x.csv"})

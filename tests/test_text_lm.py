@@ -11,8 +11,6 @@ from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
 from suite.data.grammar import generate
 from suite.judge.task_report import REPORTS
 from suite.task import get_task
-from suite.evaluate.testsets import load_testset, score_pairs
-from suite.data.tokenizers import tokenizer_encoder
 from suite.data.grammar_corpus import unigram_perplexity
 from tasks.text_lm import first_words, init_output_layers, per_word_loss, time_to_target
 from tasks.text_lm.report import with_common_target
@@ -255,34 +253,6 @@ class Bigram(torch.nn.Module):
         return self.table[tokens], None
 
 
-def test_the_one_scorer_reads_text_lm_models_through_the_tokenizer_encoder(folder, tmp_path):
-    data = TASK.prepare(config(folder))
-    vocab = data.vocab
-    nouns = [w for w in ("dog", "dogs", "cat", "cats") if w in vocab]
-    verbs = [w for w in vocab.itos if w.endswith("s") and w not in nouns][:2]
-    assert len(nouns) == 4 and len(verbs) == 2
-    # The model prefers verbs[0] after every noun: right for the singulars, wrong for the plurals.
-    model = Bigram(vocab, [(n, verbs[0]) for n in nouns])
-    rows = [f"the {n},{verbs[0] if i % 2 == 0 else verbs[1]},{verbs[1] if i % 2 == 0 else verbs[0]},{i % 2}"
-            for i, n in enumerate(nouns)]
-    path = tmp_path / "pairs.csv"
-    path.write_text("prefix,correct,wrong,attractors\n" + "\n".join(rows + ["the zyzzyva,x,y,0"]) + "\n")
-    scored = score_pairs(model, load_testset(path), tokenizer_encoder(data.extra["tokenizer"]))
-    assert (len(scored.items), len(scored.unrepresentable)) == (4, 1)  # 'zyzzyva' is not in the vocabulary
-    assert scored.correct == [True, False, True, False]  # singular nouns right, plural nouns wrong
-
-
-def test_tokenizer_encoder_spells_words_in_pieces_and_keeps_eos(folder):
-    tokenizer = TASK.prepare(config(folder, tokenizer="bpe", vocab_size=60)).extra["tokenizer"]
-    encode = tokenizer_encoder(tokenizer)
-    pieces = tokenizer.processor.encode("dogs")
-    assert encode(["<eos>", "dogs"]) == [tokenizer.vocab.eos_id, *pieces]
-    assert len(pieces) > 1  # a 60-piece vocabulary spells 'dogs' in several pieces
-    assert encode(["dogs", "Ω"]) is None  # a character the tokenizer never saw: cannot be spelled
-
-
-@pytest.mark.parametrize("name, valid", [("vocab_size", "an integer ≥ 0"), ("max_train_words", "an integer ≥ 0"),
-                                         ("eval_batch_size", "an integer ≥ 1")])
 def test_a_malformed_option_on_the_command_line_is_one_line_and_exit_2(folder, tmp_path, capsys, name, valid):
     with pytest.raises(SystemExit) as info:
         main(["--preset", "quick", "--tasks", "text_lm", "--corpus", str(folder), "--option", f"{name}=abc",

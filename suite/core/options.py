@@ -22,16 +22,6 @@ from typing import Any
 from suite.core.config import ConfigError
 
 
-# Options that left the training config, and where they went: asking for one says so instead of "unknown".
-_TESTSET_MOVED = ("a test set no longer changes a run id: train with --save-models, then score it with "
-                  "`run_suite.py eval --testset FILE` (no retraining)")
-MOVED = {"testset": _TESTSET_MOVED, "agreement_testset": _TESTSET_MOVED}
-
-
-def moved_option(key: str) -> ConfigError | None:
-    return ConfigError(f"option '{key}' moved: {MOVED[key]}") if key in MOVED else None
-
-
 @dataclass(frozen=True)
 class TaskOptions:
     """Base class of every task's options (a frozen dataclass of plain JSON values)."""
@@ -60,7 +50,7 @@ def parse_options(cls: type[TaskOptions], raw: dict[str, Any], task: str = "") -
     names = option_names(cls)
     for key in raw:
         if key not in names:
-            raise moved_option(key) or ConfigError(f"unknown {where} '{key}'; valid: {', '.join(names) or 'none'}")
+            raise ConfigError(f"unknown {where} '{key}'; valid: {', '.join(names) or 'none'}")
     hints = typing.get_type_hints(cls)
     values = {}
     for f in dataclasses.fields(cls):

@@ -15,7 +15,7 @@ import os
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import torch
 
@@ -115,24 +115,6 @@ class SentencePieceTokenizer(Tokenizer):
         # Pieces never cross whitespace, so encoding word by word equals encoding the line, and
         # tells exactly which piece ends which word. A word that normalises to nothing becomes <unk>.
         return [ids or [self.vocab.unk_id] for ids in self.processor.encode(list(words))] if words else []
-
-
-def tokenizer_encoder(tokenizer: Tokenizer) -> Callable[[Sequence[str]], "list[int] | None"]:
-    """Words → ids for `suite.testsets.score_pairs`: <eos> stays the sentence boundary, other words go
-    through the tokenizer (a word may become several pieces); None when a word comes out as <unk>, i.e.
-    the tokenizer cannot spell it (a word-level vocabulary lacks it, or SentencePiece lacks a character)."""
-    eos, unk = tokenizer.vocab.eos_id, tokenizer.vocab.unk_id
-
-    def encode(words: Sequence[str]) -> list[int] | None:
-        ids: list[int] = []
-        for word in words:
-            pieces = [eos] if word == EOS else tokenizer.encode_words([word])[0]
-            if unk in pieces:
-                return None
-            ids.extend(pieces)
-        return ids
-
-    return encode
 
 
 def cache_root() -> Path:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig, replace
-from suite.core.options import moved_option, option_names
+from suite.core.options import option_names
 from suite.run.seed_blocks import confirmatory_seeds, load_registration, registration_path
 from suite.task import Task, all_tasks, check_run_config
 
@@ -176,4 +176,4 @@ def _check_options(task_names, options: dict[str, Any]) -> None:
     known = {k for n in task_names for k in option_names(all_tasks()[n].Options)}
     for key in options:
         if key not in known:
-            raise moved_option(key) or ConfigError(f"no selected task has option '{key}'; valid: {', '.join(sorted(known)) or 'none'}")
+            raise ConfigError(f"no selected task has option '{key}'; valid: {', '.join(sorted(known)) or 'none'}")

@@ -194,10 +194,6 @@ def fit_decay(norms: Sequence[float], start: int = 0) -> DecayFit:
     return DecayFit(slope, mean_y - slope * mean_d, n)
 
 
-def half_life_from_slope(slope: float) -> float | None:
-    return math.log(2) / -slope if slope < 0 else None
-
-
 def example_slopes(per_example: torch.Tensor, start: int = 0) -> list[float]:
     """One decay slope per example: the items a single-seed bootstrap interval resamples."""
     return [fit_decay(row.tolist(), start).slope for row in per_example]
