@@ -234,25 +234,14 @@ def test_bad_options_are_config_errors_naming_option_and_range(folder):
             TASK.validate(config(folder, **options))
 
 
-def test_agreement_testset_is_no_longer_a_training_option(folder):
-    # Minimal-pair sets are scored on saved models by `run_suite.py eval --testset FILE` (issue 14).
-    with pytest.raises(ConfigError, match="option 'agreement_testset' moved: .*run_suite.py eval --testset FILE"):
+def test_agreement_testset_is_not_a_training_option(folder):
+    # Minimal-pair sets are scored on saved models by `run_suite.py eval --testset FILE`.
+    with pytest.raises(ConfigError, match="unknown text_lm option 'agreement_testset'; valid: .*agreement_items"):
         TASK.options(config(folder, agreement_testset="pairs.csv"))
 
 
-class Bigram(torch.nn.Module):
-    """Next-token logits from the current token only, set by hand: known preferences."""
-
-    def __init__(self, vocab, prefer):
-        super().__init__()
-        self.table = torch.zeros(len(vocab), len(vocab))
-        for prev, nxt in prefer:
-            self.table[vocab.stoi[prev], vocab.stoi[nxt]] = 5.0
-
-    def forward(self, tokens, state=None, lengths=None):
-        return self.table[tokens], None
-
-
+@pytest.mark.parametrize("name, valid", [("vocab_size", "an integer ≥ 0"), ("max_train_words", "an integer ≥ 0"),
+                                         ("eval_batch_size", "an integer ≥ 1")])
 def test_a_malformed_option_on_the_command_line_is_one_line_and_exit_2(folder, tmp_path, capsys, name, valid):
     with pytest.raises(SystemExit) as info:
         main(["--preset", "quick", "--tasks", "text_lm", "--corpus", str(folder), "--option", f"{name}=abc",
