@@ -15,6 +15,7 @@ from suite.core.config import ConfigError, RunConfig, replace
 from suite.models.zoo import ARCHITECTURES
 from suite.judge.report import write_outputs
 from suite.run.identity import PluginError, identify, import_plugins
+from suite.run import preflight
 from suite.run.preflight import check_fits_in_memory
 from suite.run.records import FINISHED, finished_records_of
 from suite.run.runner import Execution, plan_execution, run_sweep
@@ -131,6 +132,8 @@ def plan(args: argparse.Namespace) -> tuple[list[RunConfig], Execution]:
     over = selection(args)
     notices: list[str] = []
     configs = with_output_choices(expand(PRESETS[args.preset], over, notices), args.softmax, args.precision)
+    if any(cfg.train.precision == "bf16" for cfg in configs):
+        preflight.check_precision_supported("bf16", args.device)
     check_memory(configs, execution.workers)
     for notice in notices:
         print(notice, file=sys.stderr)

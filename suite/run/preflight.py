@@ -4,6 +4,7 @@ ConfigError whose message is one line naming the problem and what would be valid
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 
 import torch
@@ -15,6 +16,31 @@ from suite.models.zoo import build_model, count_parameters
 # (AdamW: two moments; SGD: a momentum buffer when momentum is used).
 BYTES_PER_PARAMETER = {"adamw": 16, "sgd": 8, "sgd+momentum": 12}
 HUB_TIMEOUT_SECONDS = 5.0
+
+
+@functools.lru_cache(maxsize=None)
+def bf16_recurrent_supported(device: str = "cpu") -> bool:
+    """Whether this torch build can run a fused LSTM/GRU forward and backward under bf16 autocast on
+    `device`. Some CPUs' oneDNN has no bf16 LSTM primitive ("could not create a primitive descriptor for
+    the LSTM forward propagation primitive"), which would otherwise fail every run deep inside training.
+    Cached: the answer is fixed for the process, and the probe costs milliseconds once."""
+    try:
+        with torch.random.fork_rng(devices=[]):  # the probe must not move any run's random stream
+            for cell in (torch.nn.LSTM, torch.nn.GRU):
+                layer = cell(8, 8, batch_first=True).to(device)
+                with torch.autocast(torch.device(device).type, dtype=torch.bfloat16):
+                    out, _ = layer(torch.zeros(2, 3, 8, device=device))
+                out.float().sum().backward()
+    except (RuntimeError, AssertionError):
+        return False
+    return True
+
+
+def check_precision_supported(precision: str | None, device: str) -> None:
+    """Refuse --precision bf16 up front where the device cannot run recurrent layers in bf16."""
+    if precision == "bf16" and not bf16_recurrent_supported(device):
+        raise ConfigError(f"--precision bf16 is not supported on {device} by this torch build (no bf16 LSTM/GRU "
+                          "kernel under autocast); use --precision fp32, or a device with bf16 support")
 
 
 def parameter_count(model: ModelConfig, objective: str, vocab_size: int, num_outputs: int | None = None) -> int:
