@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 EXIT_BAD_INPUT = 2
+DEFAULT_OUT = Path("results/latest")  # gitignored: the committed reference report lives in results/reference/
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
-from suite.cli.args import OneLineParser, add_selection, reproduction_command, selection, split_command, unwritable
+from suite.cli.args import DEFAULT_OUT, OneLineParser, add_selection, reproduction_command, selection, split_command, unwritable
 from suite.core.config import ConfigError, RunConfig, replace
 from suite.models.zoo import ARCHITECTURES
 from suite.judge.report import write_outputs, write_preregistration
@@ -35,7 +35,6 @@ COMMANDS = {
     "eval": "score saved models and external LMs on test sets, with no training (run_suite.py eval --help)",
 }
 DEFAULT_COMMAND = "run"
-DEFAULT_OUT = Path("results/latest")  # gitignored: the committed reference report lives in results/reference/
 NO_RESULT_FLAGS = ("quiet", "save_models", "list", "dry_run")  # change nothing in the results
 
 
