@@ -1,6 +1,7 @@
 """Run records on disk and the tables derived from them."""
 import json
 import math
+import os
 
 import pytest
 
@@ -36,7 +37,8 @@ def test_atomic_write_leaves_no_partial_file_on_failure(tmp_path):
 
 def test_only_finished_runs_count_as_cached(tmp_path):
     for status in ("ok", "diverged", "failed"):
-        r = record(status=status, seed={"ok": 0, "diverged": 1, "failed": 2}[status])
+        r = record(status=status, seed={"ok": 0, "diverged": 1, "failed": 2}[status],
+                   **({"test_ppl": 150.0} if status == "ok" else {}))
         write_json_atomic(record_path(tmp_path, r["run_id"]), r)
         assert (cached_record(tmp_path, r["run_id"]) is not None) == (status != "failed")
 
@@ -61,6 +63,44 @@ def test_a_corrupt_entry_is_reported_in_one_line_set_aside_and_not_served(tmp_pa
     assert problem in warning and "\n" not in warning and "will be redone" in warning
     assert not path.exists() and [p.read_bytes() for p in (path.parent / "corrupt").iterdir()] == [
         content.replace(b"RID", good["run_id"].encode())]
+
+
+@pytest.mark.parametrize("metrics, problem", [
+    ({}, "an ok run without its task's metric 'test_ppl'"),
+    ({"test_ppl": "150"}, "an ok run whose metric 'test_ppl' is not a number (str '150')"),
+    ({"test_ppl": True}, "is not a number"),
+    ({"test_ppl": [150]}, "is not a number"),
+])
+def test_an_ok_record_without_the_metrics_its_task_declares_is_set_aside_and_redone(tmp_path, metrics, problem):
+    bad = record(**metrics)
+    path = record_path(tmp_path, bad["run_id"])
+    write_json_atomic(path, bad)
+    warnings = []
+    assert cached_record(tmp_path, bad["run_id"], warn=warnings.append) is None  # before the fix: served
+    assert problem in warnings[0] and "will be redone" in warnings[0] and not path.exists()
+    fine = record(test_ppl=150.0, extra="any other metric may be text")
+    write_json_atomic(path, fine)
+    assert cached_record(tmp_path, fine["run_id"])["metrics"] == fine["metrics"]
+
+
+@pytest.mark.parametrize("make, problem", [
+    (lambda path: (path / "inner").mkdir(parents=True), "not a file (a folder)"),
+    (lambda path: os.mkfifo(path), "not a file (a special file)"),
+])
+def test_a_folder_or_pipe_in_place_of_a_run_file_is_set_aside_like_a_corrupt_file(tmp_path, make, problem):
+    good = record(test_ppl=150.0)
+    path = record_path(tmp_path, good["run_id"])
+    path.parent.mkdir(parents=True)
+    make(path)
+    warnings = []
+    # before the fix: NotADirectoryError on every rerun, and a 0-byte file left in corrupt/ each time
+    assert cached_record(tmp_path, good["run_id"], warn=warnings.append) is None
+    assert problem in warnings[0] and not os.path.lexists(path)
+    (kept,) = (path.parent / "corrupt").iterdir()
+    assert kept.is_dir() == ("folder" in problem)
+    write_json_atomic(path, good)  # the run can now be recorded in its place
+    assert cached_record(tmp_path, good["run_id"])["metrics"] == good["metrics"]
+    assert len(list((path.parent / "corrupt").iterdir())) == 1
 
 
 def test_a_record_whose_config_was_edited_no_longer_matches_its_run_id(tmp_path):
