@@ -117,3 +117,36 @@ def test_preregister_refuses_a_pilot_it_cannot_plan_from(tmp_path, capsys, monke
     code, err = run_cli(capsys, "preregister", *PILOT, "--seeds", seeds, "--out", out)
     assert code == 2 and err.count("\n") == 1 and expected in err
     assert not target.exists()
+
+
+def _corpus(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for split in ("train", "valid", "test"):
+        (folder / f"{split}.txt").write_text("the cat sat on the mat .\n" * 50)
+    return folder
+
+
+def test_a_corpus_the_user_may_not_read_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+    import tasks.text_lm.task as text_lm
+
+    folder = _corpus(tmp_path)
+    def denied(spec):
+        raise PermissionError(13, "Permission denied", str(folder / "train.txt"))
+    monkeypatch.setattr(text_lm, "check_local_corpus", denied)  # root may read anything: the OS error as a
+    out = tmp_path / "out"                                          # user without permission meets it
+    code, err = run_cli(capsys, "--tasks", "text_lm", "--corpus", str(folder), "--out", str(out))
+    assert code == 2 and err.count("\n") == 1  # before the fix: a 35-line PermissionError traceback
+    assert f"cannot read '{folder / 'train.txt'}': Permission denied" in err
+    assert not out.exists()
+
+
+@pytest.mark.skipif(__import__("os").geteuid() == 0, reason="root reads any folder whatever its permissions")
+def test_an_unreadable_corpus_folder_is_one_line_and_exit_2(tmp_path, capsys):
+    folder = _corpus(tmp_path)
+    folder.chmod(0)
+    try:
+        code, err = run_cli(capsys, "--tasks", "text_lm", "--corpus", str(folder), "--out", str(tmp_path / "out"))
+    finally:
+        folder.chmod(0o755)
+    assert code == 2 and err.count("\n") == 1 and "Permission denied" in err

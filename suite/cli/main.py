@@ -116,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         configs, execution = plan(args)
     except ConfigError as exc:
         parser.error(str(exc))
+    except OSError as exc:  # e.g. a corpus folder the user may not read, met while validating the sweep
+        parser.error(unreadable(exc))
     if args.dry_run:
         for cfg in configs:
             print(f"{cfg.run_id}  {cfg.task:<14} {cfg.model.label:<14} seed {cfg.seed}  {cfg.options}")
@@ -184,6 +186,12 @@ def preregister(args: argparse.Namespace, configs: list[RunConfig], parser, comm
             needed = part["seeds_needed"] if part["feasible"] else f"more than {registration['cap']} (infeasible)"
             print(f"  {claim['id']} / {part['name']}: {needed} seeds needed")
     return 0
+
+
+def unreadable(exc: OSError) -> str:
+    where = f" '{exc.filename}'" if exc.filename else ""
+    return (f"cannot read{where}: {exc.strerror or exc}; check the path and that you may read it "
+            "(folders also need execute permission)")
 
 
 def plan(args: argparse.Namespace) -> tuple[list[RunConfig], Execution]:
