@@ -14,7 +14,7 @@ from suite.cli.args import DEFAULT_OUT, OneLineParser, add_selection, reproducti
 from suite.core.config import ConfigError, RunConfig, replace
 from suite.models.zoo import ARCHITECTURES
 from suite.judge.report import write_outputs, write_preregistration
-from suite.run.identity import PluginError, identify, import_plugins
+from suite.run.identity import BUILTIN_ARCHITECTURES, PluginError, identify, import_plugins
 from suite.run import preflight
 from suite.run.preflight import check_fits_in_memory
 from suite.run import seed_blocks
@@ -248,6 +248,8 @@ def check_memory(configs, workers: int) -> None:
             seen.add(key)
             check_fits_in_memory(cfg, all_tasks()[cfg.task].objective, MIN_VOCABULARY, num_outputs=2,
                                  concurrent=min(workers, len(configs)))
+            if cfg.model.arch not in BUILTIN_ARCHITECTURES:
+                preflight.check_plugin_model(cfg, all_tasks()[cfg.task].objective, num_outputs=2)
 
 
 def _exit_code(records: list[dict], finished: list[dict], command: str) -> int:

@@ -43,6 +43,32 @@ def check_precision_supported(precision: str | None, device: str) -> None:
                           "kernel under autocast); use --precision fp32, or a device with bf16 support")
 
 
+def check_plugin_model(cfg: RunConfig, objective: str, num_outputs: int | None = None) -> None:
+    """Run a plugin architecture once on a tiny batch (2 sequences × 3 tokens, then again from the state it
+    returned, as training carries it), so a cell whose state has the wrong shape fails here in one line
+    instead of inside every run. Built-in architectures are tested by the suite and skip this."""
+    from suite.models.zoo import ARCHITECTURES
+
+    arch = ARCHITECTURES.get(cfg.model.arch)
+    if arch is None or not arch.recurrent:
+        return
+    small = dataclasses.replace(cfg.model, hidden=min(cfg.model.hidden, 16), embed=0, softmax="full",
+                                adaptive_cutoffs=())
+    tokens = torch.randint(0, 10, (2, 3), generator=torch.Generator().manual_seed(0))
+    try:
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            model = build_model(small, 10, objective, num_outputs)
+            _, state = model(tokens)
+            model(tokens, state)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        reason = (str(exc).splitlines() or [""])[0][:160]
+        raise ConfigError(f"architecture '{cfg.model.arch}' fails a forward pass of 2 × 3 tokens "
+                          f"({type(exc).__name__}: {reason}); check its cell's forward and init_state "
+                          "(state [batch, hidden], or a tuple whose first element is h)") from None
+
+
 def parameter_count(model: ModelConfig, objective: str, vocab_size: int, num_outputs: int | None = None) -> int:
     """Parameter count of a model, built on torch's meta device: nothing is allocated. An adaptive softmax
     is counted as the full one, an upper bound (its cut-offs need the real vocabulary)."""
