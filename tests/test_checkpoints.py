@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from suite.run.checkpoints import (MANIFEST, WEIGHTS, CheckpointError, has_saved_model, load_saved_model, model_dir,
-                               save_model_files, save_run_model, saved_run_ids)
+                               file_sha256, save_model_files, save_run_model, saved_run_ids)
 from suite.core.config import ModelConfig, RunConfig
 from suite.data.batches import Vocab
 from suite.models.zoo import build_model
@@ -97,6 +97,38 @@ def test_weights_that_do_not_fit_the_recorded_config_are_refused(tmp_path):
     manifest["config"]["model"]["hidden"] = 16  # the file holds hidden=8 weights
     (folder / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(CheckpointError, match="weights do not fit the recorded config .*hidden 16"):
+        load_saved_model(tmp_path, cfg.run_id)
+
+
+def _with_files(folder, edit):
+    manifest = json.loads((folder / MANIFEST).read_text())
+    edit(manifest["files"])
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+
+
+def test_a_file_list_that_points_out_of_the_model_folder_is_refused(tmp_path):
+    cfg, folder = _saved(tmp_path)
+    outside = tmp_path / "hostname"
+    outside.write_text("somewhere\n")
+    escape = "../../hostname"  # before the fix: hashed and accepted
+    _with_files(folder, lambda files: files.update({escape: file_sha256(outside)}))
+    with pytest.raises(CheckpointError, match="lists the file '../../hostname', which no saved model holds"):
+        load_saved_model(tmp_path, cfg.run_id)
+
+
+def test_a_weights_file_that_is_a_link_out_of_the_folder_is_refused(tmp_path):
+    cfg, folder = _saved(tmp_path)
+    moved = tmp_path / "elsewhere.safetensors"
+    (folder / WEIGHTS).rename(moved)
+    (folder / WEIGHTS).symlink_to(moved)
+    with pytest.raises(CheckpointError, match="a link, or a path out of the model folder"):
+        load_saved_model(tmp_path, cfg.run_id)
+
+
+def test_a_file_list_without_the_weights_is_refused(tmp_path):
+    cfg, folder = _saved(tmp_path)
+    _with_files(folder, lambda files: files.pop(WEIGHTS))
+    with pytest.raises(CheckpointError, match="records no hash for weights.safetensors"):
         load_saved_model(tmp_path, cfg.run_id)
 
 
