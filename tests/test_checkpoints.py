@@ -150,3 +150,16 @@ def test_only_finished_runs_with_a_model_are_saved(tmp_path):
     path = save_run_model(tmp_path, cfg, RunOutcome(TrainResult(), {}, 0, model=model, vocab=vocab))
     assert path == f"runs/{cfg.run_id}.model" and has_saved_model(tmp_path, cfg.run_id)
     assert not list((tmp_path / "runs").glob(".*.tmp"))  # the staging folder is gone
+
+
+def test_a_saved_model_folder_honours_the_umask(tmp_path):
+    import os
+    previous = os.umask(0o022)
+    try:
+        cfg, folder = _saved(tmp_path)
+    finally:
+        os.umask(previous)
+    # before the fix: the folder was 0700 (mkdtemp's mode) whatever the umask
+    assert oct(folder.stat().st_mode & 0o777) == oct(0o755)
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in folder.iterdir()} == {
+        p.name: oct(0o644) for p in folder.iterdir()}

@@ -145,3 +145,39 @@ def test_a_proportion_with_counts_gets_a_binomial_interval_inside_zero_one():
     assert 0 <= row["accuracy_low"] < row["accuracy"] < row["accuracy_high"] <= 1
     without = summarise(records, ["accuracy"]).iloc[0]
     assert without["accuracy_high"] > 1  # what the counts prevent
+
+
+@pytest.fixture
+def umask():
+    def set_mask(mask):
+        os.umask(mask)
+    previous = os.umask(0o022)
+    yield set_mask
+    os.umask(previous)
+
+
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_atomic_writes_honour_the_umask(tmp_path, umask, mask, mode):
+    from suite.core.files import write_text_atomic
+    umask(mask)
+    write_json_atomic(tmp_path / "a.json", {"a": 1})
+    write_text_atomic(tmp_path / "b.md", "text")
+    # before the fix: 0600 whatever the umask (mkstemp's mode), unreadable to colleagues
+    assert [oct(p.stat().st_mode & 0o777) for p in (tmp_path / "a.json", tmp_path / "b.md")] == [oct(mode)] * 2
+
+
+def test_a_results_folder_written_under_umask_022_is_readable_by_everyone(tmp_path, umask):
+    import fault_tasks
+    from suite.cli.main import main
+    umask(0o022)
+    out = tmp_path / "out"
+    try:
+        assert main(["--plugin", "fault_tasks", "--tasks", "fault_sleep", "--archs", "lstm", "--workers", "1",
+                     "--quiet", "--out", str(out)]) == 0
+    finally:
+        fault_tasks.unregister()
+    entries = [p for p in out.rglob("*") if ".locks" not in p.parts]
+    assert any(p.name == "REPORT.md" for p in entries) and any(p.suffix == ".json" for p in entries)
+    wrong = {str(p.relative_to(out)): oct(p.stat().st_mode & 0o777) for p in entries
+             if p.stat().st_mode & 0o777 != (0o755 if p.is_dir() else 0o644)}
+    assert wrong == {}

@@ -22,6 +22,7 @@ from safetensors.torch import load_model, save_model
 from torch import nn
 
 from suite.core.config import ConfigError, RunConfig
+from suite.core.files import usual_mode
 from suite.data.batches import Vocab
 from suite.models.zoo import build_model
 from suite.run.records import runs_dir
@@ -77,6 +78,7 @@ def save_model_files(out_dir: Path, cfg: RunConfig, model: nn.Module, vocab: Voc
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
+        staging.chmod(usual_mode(directory=True))  # mkdtemp's 0700 would hide the model from colleagues
         save_model(model, str(staging / WEIGHTS))  # shared (tied) tensors once
         tokenizer = vocab if isinstance(vocab, Tokenizer) else None
         words = vocab.vocab if tokenizer is not None else vocab
@@ -91,6 +93,8 @@ def save_model_files(out_dir: Path, cfg: RunConfig, model: nn.Module, vocab: Voc
                     "tokenizer": asdict(tokenizer.spec) if tokenizer is not None else None,
                     "files": {p.name: file_sha256(p) for p in sorted(staging.iterdir())}}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        for file in staging.iterdir():  # safetensors writes its file 0600 whatever the umask
+            file.chmod(usual_mode())
         if target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)
