@@ -157,8 +157,8 @@ def umask():
 
 
 @pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
-def test_atomic_writes_honour_the_umask(tmp_path, umask, mask, mode):
-    from suite.core.files import write_text_atomic
+def test_result_files_honour_the_umask(tmp_path, umask, mask, mode):
+    from suite.run.outputs import write_json_atomic, write_text_atomic
     umask(mask)
     write_json_atomic(tmp_path / "a.json", {"a": 1})
     write_text_atomic(tmp_path / "b.md", "text")

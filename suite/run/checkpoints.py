@@ -22,7 +22,7 @@ from safetensors.torch import load_model, save_model
 from torch import nn
 
 from suite.core.config import ConfigError, RunConfig
-from suite.core.files import usual_mode
+from suite.run.outputs import usual_mode
 from suite.data.batches import Vocab
 from suite.models.zoo import build_model
 from suite.run.records import runs_dir

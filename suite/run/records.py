@@ -14,7 +14,7 @@ import pandas as pd
 
 from suite.core.config import RunConfig
 from suite.task import all_tasks
-from suite.core.files import write_json_atomic, write_text_atomic  # noqa: F401
+from suite.run.outputs import write_json_atomic, write_text_atomic  # noqa: F401
 
 FINISHED = ("ok", "diverged")  # statuses that are results; "failed" runs are retried
 STATUSES = (*FINISHED, "failed")

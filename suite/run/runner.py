@@ -31,7 +31,7 @@ from suite.run.identity import import_plugins
 from suite.run.locks import claim
 from suite.run.progress import InFlight, StatusLines, status_line
 from suite.run.records import FINISHED, cached_record, record_path
-from suite.core.files import write_json_atomic
+from suite.run.outputs import write_json_atomic
 from suite.run.checkpoints import has_saved_model, save_run_model
 from suite.task import get_task
 
