@@ -20,6 +20,7 @@ class SleepOptions(TaskOptions):
     log: str = ""
     kill_seed: int = -1
     gate: bool = False  # wait (in this process) until a test sets GATE, at most GATE_SECONDS
+    meet: int = 0  # wait until `log` shows runs started by this many processes, at most GATE_SECONDS
 
 
 GATE = threading.Event()
@@ -45,6 +46,11 @@ class SleepTask(Task):
                 f.write(f"start {cfg.seed} {os.getpid()}\n")
         if cfg.seed == cfg.options["kill_seed"]:
             os.kill(os.getpid(), signal.SIGKILL)
+        meet = cfg.options.get("meet", 0)
+        deadline = time.monotonic() + GATE_SECONDS
+        while meet and len({pid for event, _, pid in log_lines(log) if event == "start"}) < meet \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)  # polled: the other process may take any time to start under load
         if cfg.options.get("gate"):
             GATE.wait(GATE_SECONDS)
         time.sleep(cfg.options["seconds"])

@@ -224,7 +224,8 @@ def test_two_sweeps_on_one_folder_train_each_run_once(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
     args = [sys.executable, "run_suite.py", "--plugin", "fault_tasks", "--tasks", "fault_sleep", "--seeds",
             "0,1,2,3,4,5", "--archs", "lstm", "--option", "seconds=0.5", "--option", f"log={log}", "--workers", "1",
-            "--out", str(tmp_path / "out")]
+            "--option", "meet=2", "--out", str(tmp_path / "out")]  # each run waits until both sweeps run one:
+    # the work is shared however late the second process starts on a busy machine
     sweeps = [subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
               for _ in range(2)]
     outputs = [sweep.communicate(timeout=120)[0] for sweep in sweeps]
