@@ -112,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.list:
         print(listing(tasks))
         return 0
+    if command in ("report", "preregister"):
+        check_readable_folder(args, command, parser)  # before planning: one line, not notices and then it
     try:
         configs, execution = plan(args)
     except ConfigError as exc:
@@ -150,12 +152,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _exit_code(records, finished, command)
 
 
-def finished_of_sweep(args: argparse.Namespace, configs: list[RunConfig], parser) -> list[dict]:
-    """The finished records of this sweep under --out, for the commands that only read (report,
-    preregister); a folder with none of them is refused in one line and left as it was."""
+def check_readable_folder(args: argparse.Namespace, command: str, parser) -> None:
+    """The commands that only read (report, preregister) need a folder with runs; nothing is created."""
+    if command == "preregister" and args.preset == "confirm":
+        parser.error("preregister plans the confirm preset from a pilot: give the pilot's preset "
+                     "(default: standard), not confirm")
     if not runs_dir(args.out).is_dir():
         parser.error(f"no runs under '{args.out}' (no {runs_dir(args.out)} folder): run the sweep first, "
                      f"e.g. python run_suite.py --preset {args.preset} --out {args.out}")
+
+
+def finished_of_sweep(args: argparse.Namespace, configs: list[RunConfig], parser) -> list[dict]:
+    """The finished records of this sweep under --out, for the commands that only read (report,
+    preregister); a folder with none of them is refused in one line and left as it was."""
     other_code: list[str] = []
     records = finished_records_of(args.out, configs, other_code)
     for line in other_code:
@@ -168,9 +177,6 @@ def finished_of_sweep(args: argparse.Namespace, configs: list[RunConfig], parser
 
 def preregister(args: argparse.Namespace, configs: list[RunConfig], parser, command: str) -> int:
     """Write the pre-registration from a finished pilot on exploratory seeds and say what it registered."""
-    if args.preset == "confirm":
-        parser.error("preregister plans the confirm preset from a pilot: give the pilot's preset "
-                     "(default: standard), not confirm")
     records = finished_of_sweep(args, configs, parser)
     confirmatory = sorted({r["config"]["seed"] for r in records if r["config"]["seed"] >= EXPLORATORY_BELOW})
     if confirmatory:
