@@ -39,6 +39,6 @@ class StatusLines(threading.Thread):
 
 def status_line(done: int, total: int, running: Sequence[RunConfig], started: float) -> str:
     elapsed = int(time.monotonic() - started)
-    now = ", ".join(f"{c.task} {c.model.label} seed {c.seed}" for c in running) or "none"
+    now = ", ".join(f"{c.task} {c.model.label} seed {c.seed}" for c in running) or "none yet (workers starting)"
     return (f"status: {done}/{total} runs done, {elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d} "
             f"elapsed, running now: {now}")
