@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from suite.run.checkpoints import (MANIFEST, WEIGHTS, CheckpointError, has_saved_model, load_saved_model, model_dir,
-                               save_model_files, save_run_model, saved_run_ids)
+                               file_sha256, save_model_files, save_run_model, saved_run_ids)
 from suite.core.config import ModelConfig, RunConfig
 from suite.data.batches import Vocab
 from suite.models.zoo import build_model
@@ -100,6 +100,38 @@ def test_weights_that_do_not_fit_the_recorded_config_are_refused(tmp_path):
         load_saved_model(tmp_path, cfg.run_id)
 
 
+def _with_files(folder, edit):
+    manifest = json.loads((folder / MANIFEST).read_text())
+    edit(manifest["files"])
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+
+
+def test_a_file_list_that_points_out_of_the_model_folder_is_refused(tmp_path):
+    cfg, folder = _saved(tmp_path)
+    outside = tmp_path / "hostname"
+    outside.write_text("somewhere\n")
+    escape = "../../hostname"  # before the fix: hashed and accepted
+    _with_files(folder, lambda files: files.update({escape: file_sha256(outside)}))
+    with pytest.raises(CheckpointError, match="lists the file '../../hostname', which no saved model holds"):
+        load_saved_model(tmp_path, cfg.run_id)
+
+
+def test_a_weights_file_that_is_a_link_out_of_the_folder_is_refused(tmp_path):
+    cfg, folder = _saved(tmp_path)
+    moved = tmp_path / "elsewhere.safetensors"
+    (folder / WEIGHTS).rename(moved)
+    (folder / WEIGHTS).symlink_to(moved)
+    with pytest.raises(CheckpointError, match="a link, or a path out of the model folder"):
+        load_saved_model(tmp_path, cfg.run_id)
+
+
+def test_a_file_list_without_the_weights_is_refused(tmp_path):
+    cfg, folder = _saved(tmp_path)
+    _with_files(folder, lambda files: files.pop(WEIGHTS))
+    with pytest.raises(CheckpointError, match="records no hash for weights.safetensors"):
+        load_saved_model(tmp_path, cfg.run_id)
+
+
 def test_a_model_folder_of_another_run_is_refused(tmp_path):
     cfg, folder = _saved(tmp_path)
     folder.rename(model_dir(tmp_path, "ffffffffffffffff"))
@@ -118,3 +150,16 @@ def test_only_finished_runs_with_a_model_are_saved(tmp_path):
     path = save_run_model(tmp_path, cfg, RunOutcome(TrainResult(), {}, 0, model=model, vocab=vocab))
     assert path == f"runs/{cfg.run_id}.model" and has_saved_model(tmp_path, cfg.run_id)
     assert not list((tmp_path / "runs").glob(".*.tmp"))  # the staging folder is gone
+
+
+def test_a_saved_model_folder_honours_the_umask(tmp_path):
+    import os
+    previous = os.umask(0o022)
+    try:
+        cfg, folder = _saved(tmp_path)
+    finally:
+        os.umask(previous)
+    # before the fix: the folder was 0700 (mkdtemp's mode) whatever the umask
+    assert oct(folder.stat().st_mode & 0o777) == oct(0o755)
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in folder.iterdir()} == {
+        p.name: oct(0o644) for p in folder.iterdir()}

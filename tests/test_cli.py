@@ -13,11 +13,14 @@ from fault_tasks import log_lines
 
 from suite.cli.main import main
 from suite.core.config import RunConfig, TrainConfig
+from suite.run import preflight
+from suite.run.preflight import bf16_recurrent_supported
 from suite.run.records import load_records
 from suite.task import TASKS, RunOutcome, Task, TaskSettings, register_task
 from suite.training.trainer import TrainResult
 
 ROOT = Path(__file__).resolve().parents[1]
+NO_BF16 = "this torch build has no bf16 LSTM/GRU kernel on this CPU (oneDNN); bf16 training cannot run here"
 TINY = ["--preset", "smoke", "--steps", "3", "--workers", "1", "--quiet"]
 
 
@@ -30,7 +33,7 @@ def run_cli(capsys, *args):
 @pytest.mark.parametrize("args,expected", [
     (["--archs", "no_such_arch"], "unknown architecture 'no_such_arch'; valid: "),
     (["--tasks", "no_such_task"], "unknown task 'no_such_task'; valid: "),
-    (["--preset", "huge"], "unknown preset 'huge'; valid: smoke, quick, standard, paper"),
+    (["--preset", "huge"], "unknown preset 'huge'; valid: smoke, quick, standard, confirm, paper"),
     (["--hidden", "0"], "layers and hidden must be positive"),
     (["--layers", "0"], "layers and hidden must be positive"),
     (["--tasks", "grammar_lm", "--bidirectional"], "cannot take a bidirectional model"),
@@ -221,7 +224,8 @@ def test_two_sweeps_on_one_folder_train_each_run_once(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
     args = [sys.executable, "run_suite.py", "--plugin", "fault_tasks", "--tasks", "fault_sleep", "--seeds",
             "0,1,2,3,4,5", "--archs", "lstm", "--option", "seconds=0.5", "--option", f"log={log}", "--workers", "1",
-            "--out", str(tmp_path / "out")]
+            "--option", "meet=2", "--out", str(tmp_path / "out")]  # each run waits until both sweeps run one:
+    # the work is shared however late the second process starts on a busy machine
     sweeps = [subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
               for _ in range(2)]
     outputs = [sweep.communicate(timeout=120)[0] for sweep in sweeps]
@@ -233,11 +237,21 @@ def test_two_sweeps_on_one_folder_train_each_run_once(tmp_path):
         assert len(re.findall(r"fault_sleep +lstm +seed \d", out)) == 6 - int(re.search(r"(\d+) cached", out)[1])
 
 
+@pytest.mark.skipif(not bf16_recurrent_supported("cpu"), reason=NO_BF16)
 def test_softmax_and_precision_reach_the_language_model_runs_and_their_records(tmp_path):
     assert main([*TINY, "--softmax", "adaptive", "--precision", "bf16", "--out", str(tmp_path)]) == 0
     records = load_records(tmp_path)
     assert records and all(r["config"]["model"]["softmax"] == "adaptive" for r in records)
     assert all(r["precision"] == "bf16" and r["device"] == "cpu" and r["status"] == "ok" for r in records)
+
+
+def test_bf16_where_the_device_has_no_bf16_recurrent_kernel_is_refused_up_front(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(preflight, "bf16_recurrent_supported", lambda device: False)
+    out = tmp_path / "out"
+    code, err = run_cli(capsys, *TINY, "--precision", "bf16", "--out", str(out))
+    assert code == 2 and err.count("\n") == 1
+    assert "--precision bf16 is not supported on cpu" in err and "use --precision fp32" in err
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("args,expected", [

@@ -24,7 +24,7 @@ MY_LSTM = textwrap.dedent("""
         def forward(self, x, h):
             return torch.tanh(self.linear(torch.cat([h, x], dim=1))){extra}
 
-    register_cell("lstm", Cell, "not an LSTM at all")
+    register_cell("{name}", Cell, "not an LSTM at all")
 """)
 
 
@@ -37,20 +37,44 @@ def plugin_dir(tmp_path, monkeypatch):
     ARCHITECTURES.update(saved)
 
 
-def test_a_plugin_that_registers_its_own_lstm_never_shares_the_builtin_lstms_runs(plugin_dir):
-    cfg = RunConfig("grammar_lm", ModelConfig(arch="lstm"))
-    builtin = identify(cfg, 1)
-    (plugin_dir / "my_lstm_a.py").write_text(MY_LSTM.format(extra=""))
-    (plugin_dir / "my_lstm_b.py").write_text(MY_LSTM.format(extra=" * 0.5"))
-    import_plugins(["my_lstm_a"])
+def test_two_plugins_registering_one_name_never_share_runs(plugin_dir):
+    (plugin_dir / "my_cell_a.py").write_text(MY_LSTM.format(extra="", name="my_cell"))
+    (plugin_dir / "my_cell_b.py").write_text(MY_LSTM.format(extra=" * 0.5", name="my_cell"))
+    cfg = RunConfig("grammar_lm", ModelConfig(arch="my_cell"))
+    import_plugins(["my_cell_a"])
     first = identify(cfg, 1)
-    import_plugins(["my_lstm_b"])  # registered last, so this one is the lstm now: a different source
+    import_plugins(["my_cell_b"])  # registered last, so this one is my_cell now: a different source
     second = identify(cfg, 1)
-    assert len({builtin.run_id, first.run_id, second.run_id}) == 3
-    assert list(first.identity["plugins"]) == ["my_lstm_a"] and list(second.identity["plugins"]) == ["my_lstm_b"]
-    assert "plugins" not in builtin.identity
+    assert first.run_id != second.run_id
+    assert list(first.identity["plugins"]) == ["my_cell_a"] and list(second.identity["plugins"]) == ["my_cell_b"]
     gru = RunConfig("grammar_lm", ModelConfig(arch="gru"))
     assert "plugins" not in identify(gru, 1).identity  # a plugin changes only the runs that use it
+
+
+def test_a_plugin_cannot_replace_a_built_in_architecture_and_the_built_in_stays(plugin_dir):
+    builtin = ARCHITECTURES["lstm"]
+    (plugin_dir / "fake_lstm.py").write_text(MY_LSTM.format(extra="", name="lstm"))
+    # before the fix: accepted, the label stayed "lstm" and the numbers changed (test ppl 369 vs 139)
+    with pytest.raises(PluginError, match="plugin 'fake_lstm' registers the architecture 'lstm', which is built "
+                                          "in: it would silently replace the suite's own"):
+        import_plugins(["fake_lstm"])
+    assert ARCHITECTURES["lstm"] is builtin
+    assert "plugins" not in identify(RunConfig("grammar_lm", ModelConfig(arch="lstm")), 1).identity
+
+
+def test_a_plugin_cannot_replace_a_built_in_task(plugin_dir):
+    from suite.task import TASKS
+    builtin = type(TASKS["grammar_lm"])
+    (plugin_dir / "fake_task.py").write_text(textwrap.dedent("""
+        from suite.task import Task, register_task
+
+        @register_task
+        class Fake(Task):
+            name = "grammar_lm"
+    """))
+    with pytest.raises(PluginError, match="registers the task 'grammar_lm', which is built in"):
+        import_plugins(["fake_task"])
+    assert type(TASKS["grammar_lm"]) is builtin
 
 
 def test_thread_count_and_torch_version_are_part_of_the_run_id():

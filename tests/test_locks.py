@@ -2,7 +2,6 @@
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from suite.run.locks import claim
@@ -36,16 +35,22 @@ def test_a_claim_of_a_process_killed_with_sigkill_is_taken_over(tmp_path):
 
 
 def test_waiting_for_a_claim_returns_once_the_holder_lets_go(tmp_path):
-    released = []
+    # events, not sleeps: the waiter starts only once the thread holds the claim, and the holder lets go
+    # only once the waiter is about to wait, however busy the machine is
+    held, waiting, released = threading.Event(), threading.Event(), []
 
     def hold():
         with claim(tmp_path, "run"):
-            time.sleep(0.5)
-            released.append(time.monotonic())
+            held.set()
+            waiting.wait(60)
+            released.append(True)
 
     thread = threading.Thread(target=hold)
     thread.start()
-    time.sleep(0.1)
+    assert held.wait(60)
+    with claim(tmp_path, "run") as taken:
+        assert not taken  # really held by the thread
+    waiting.set()
     with claim(tmp_path, "run", wait=True) as taken:
-        assert taken and released and time.monotonic() >= released[0]
+        assert taken and released == [True]
     thread.join()

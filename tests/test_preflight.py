@@ -84,3 +84,48 @@ def test_a_known_hub_name_passes_and_offline_mode_skips_the_check(monkeypatch):
     monkeypatch.setattr("huggingface_hub.HfApi", FakeHub(ConnectionError("offline")))
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     preflight.check_hub_dataset("wikitext:wikitext-103-v1")
+
+
+WRONG_STATE = '''
+import torch
+from torch import nn
+from suite.models.zoo import register_cell
+
+
+class Cell(nn.Module):
+    def __init__(self, input_size, hidden):
+        super().__init__()
+        self.hidden, self.linear = hidden, nn.Linear(input_size + hidden, hidden)
+
+    def init_state(self, batch, device):
+        return torch.zeros(batch, self.hidden + 1, device=device)  # one unit too many
+
+    def forward(self, x, h):
+        return torch.tanh(self.linear(torch.cat([h, x], dim=1)))
+
+
+register_cell("wrong_state", Cell, "a cell whose state has the wrong shape")
+'''
+
+
+def test_a_plugin_cell_whose_state_has_the_wrong_shape_is_refused_before_training(tmp_path, monkeypatch, capsys):
+    from suite.cli.main import main
+    from suite.models.zoo import ARCHITECTURES
+
+    (tmp_path / "wrong_state_cell.py").write_text(WRONG_STATE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "out"
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--preset", "smoke", "--plugin", "wrong_state_cell", "--archs", "wrong_state", "--out", str(out)])
+    finally:
+        ARCHITECTURES.pop("wrong_state", None)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1  # before the fix: failed only in training
+    assert "architecture 'wrong_state' fails a forward pass of 2 × 3 tokens (RuntimeError" in err
+    assert not out.exists()
+
+
+def test_a_well_formed_plugin_cell_passes_the_forward_check():
+    from examples.mgu_cell import MGUCell  # noqa: F401  (registers mgu)
+    preflight.check_plugin_model(RunConfig("grammar_lm", ModelConfig(arch="mgu", hidden=8)), "lm")

@@ -1,5 +1,6 @@
 """The runner shares the machine fairly, survives its workers dying, shares work with another sweep on
 the same folder, and keeps the allocator from undoing each training step."""
+import re
 import resource
 import subprocess
 import sys
@@ -157,3 +158,32 @@ def test_on_cuda_one_worker_per_gpu_each_handed_its_own_gpu(monkeypatch):
     queue = _gpu_queue(multiprocessing.get_context("spawn"), [RunConfig("x", device="cuda")], workers=6)
     assert sorted(queue.get(timeout=5) for _ in range(6)) == [0, 0, 1, 1, 2, 3]
     assert _gpu_queue(multiprocessing.get_context("spawn"), [RunConfig("x")], workers=2) is None  # cpu runs
+
+
+def test_off_a_terminal_a_status_line_comes_at_the_interval_while_runs_execute(tmp_path):
+    # the run waits until a status line has been said (an event, not a sleep), so the check is timing-free
+    said = []
+    configs = sleep_runs([0, 1], tmp_path / "log", seconds=0.0)
+    fault_tasks.GATE.clear()
+
+    def log(line=""):
+        said.append(line)
+        if line.startswith("status:"):
+            fault_tasks.GATE.set()
+
+    configs = [RunConfig(c.task, seed=c.seed, options={**c.options, "gate": True}) for c in configs]
+    records = run_sweep(configs, tmp_path, Execution(plugins=("fault_tasks",)), log=log, status_every=0.01)
+    assert [r["status"] for r in records] == ["ok", "ok"]
+    first = next(line for line in said if line.startswith("status:"))
+    assert re.fullmatch(r"status: 0/2 runs done, 0:00:\d\d elapsed, running now: fault_sleep \S+ seed 0", first)
+    fault_tasks.GATE.clear()
+
+
+@TWO_CORES
+def test_a_clean_multi_worker_sweep_ends_without_warning_noise(tmp_path):
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT / "tests")}
+    done = subprocess.run([sys.executable, "run_suite.py", "--plugin", "fault_tasks", "--tasks", "fault_sleep",
+                           "--archs", "lstm", "--seeds", "0,1,2", "--workers", "2", "--out", str(tmp_path)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no "leaked semaphore" or other warning after a clean run

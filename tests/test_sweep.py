@@ -33,3 +33,20 @@ def test_a_seed_outside_what_every_generator_accepts_is_refused(seed):
     with pytest.raises(ConfigError, match="valid: 0 to 4294967295"):
         expand(PRESETS["smoke"], Overrides(seeds=(0, seed)))
     assert expand(PRESETS["smoke"], Overrides(seeds=(2**32 - 1,)))
+
+
+@pytest.mark.parametrize("options, expected", [
+    ({"train_sentences": 1}, "grammar_lm: train_sentences=1 gives too little data for one batch (stream of"),
+    ({"eval_sentences": 1}, "grammar_lm: eval_sentences=1 gives too little data for one batch"),
+    ({"train_sentences": 1e9}, "option train_sentences=1,000,000,000 is above the cap of 2,000,000"),
+    ({"train_sentences": 2_000_001}, "above the cap of 2,000,000 generated sentences; valid: 1 to 2,000,000"),
+])
+def test_generated_data_sizes_are_bounded_up_front(options, expected):
+    # before the fix: 1 failed inside training, 1e9 ran until killed
+    with pytest.raises(ConfigError, match=expected.replace("(", r"\(").replace(".", r"\.")):
+        expand(PRESETS["smoke"], Overrides(options=options))
+
+
+def test_a_small_explicit_size_that_fills_a_batch_is_accepted():
+    configs = expand(PRESETS["smoke"], Overrides(options={"train_sentences": 500}))
+    assert {cfg.options["train_sentences"] for cfg in configs} == {500}

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import tempfile
 from pathlib import Path
+from typing import Sequence
 
 EXIT_BAD_INPUT = 2
+DEFAULT_OUT = Path("results/latest")  # gitignored: the committed reference report lives in results/reference/
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (what is wrong, what is valid) and exit 2."""
+    """argparse, but a usage error is one line on stderr (what is wrong, what is valid) and exit 2.
+    Abbreviated flags are off: `--out` must never be taken for a prefix of another flag, and the sub-command
+    is found among the arguments by the flags' exact names (see split_command)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         sys.stderr.write(f"run_suite.py: error: {message}\n")
@@ -82,3 +91,64 @@ def selection(args: argparse.Namespace):
     return Overrides(tasks=args.tasks, archs=args.archs, layers=args.layers, hidden=args.hidden,
                      seeds=args.seeds, steps=args.steps, skip=args.skip, bidirectional=args.bidirectional,
                      device=args.device, options=options)
+
+
+def split_command(argv: Sequence[str], commands: Sequence[str], parsers: Sequence[argparse.ArgumentParser],
+                  default: str) -> tuple[str, list[str]]:
+    """(the sub-command, the other arguments) wherever the sub-command stands: the first argument that is
+    neither a flag nor a flag's value, read with the parsers' own flags and their arities (so `--out run`
+    is a folder named run, not the run command). None given: `default`. A first such argument that is no
+    sub-command is refused in one line (exit 2)."""
+    takes_value = {}
+    for parser in parsers:
+        for action in parser._actions:  # argparse keeps no public table of a flag's arity
+            for flag in action.option_strings:
+                takes_value[flag] = action.nargs != 0
+    argv = list(argv)
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            break
+        if token.startswith("-") and len(token) > 1:
+            i += 2 if "=" not in token and takes_value.get(token, False) else 1
+            continue
+        if token not in commands:
+            parsers[0].error(f"unknown command '{token}'; valid: {', '.join(commands)} (default: {default})")
+        return token, argv[:i] + argv[i + 1:]
+    return default, argv
+
+
+def reproduction_command(args: argparse.Namespace, parser: argparse.ArgumentParser, leave_out: Sequence[str],
+                         head: str = "python run_suite.py") -> str:
+    """The command that reproduces these results, written from the parsed arguments: every flag whose value
+    differs from its default, in the parser's order, quoted for a POSIX shell; `leave_out` names the
+    destinations that change no result (output verbosity, listing)."""
+    words = [head]
+    for action in parser._actions:
+        if not action.option_strings or action.dest in leave_out or action.dest == "help":
+            continue
+        value = getattr(args, action.dest, action.default)
+        if value == action.default or value is None:
+            continue
+        flag = action.option_strings[-1]
+        if action.nargs == 0:
+            words.append(flag)
+        elif isinstance(value, list):  # repeatable flags
+            for item in value:
+                words += [flag, _option_word(item) if action.dest == "option" else _word(item)]
+        else:
+            words += [flag, _word(value)]
+    return " ".join(words)
+
+
+def _word(value) -> str:
+    if isinstance(value, tuple):  # a comma-separated list
+        value = ",".join(str(v) for v in value)
+    return shlex.quote(str(value))
+
+
+def _option_word(item: tuple[str, object]) -> str:
+    """A KEY=VALUE option as it was parsed back to its text (JSON where it was JSON)."""
+    key, value = item
+    return shlex.quote(f"{key}={value if isinstance(value, str) else json.dumps(value)}")

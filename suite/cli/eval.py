@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from suite.run.checkpoints import SavedModel, load_saved_model, saved_run_ids
-from suite.cli.args import EXIT_BAD_INPUT, OneLineParser, add_selection, selection
+from suite.cli.args import DEFAULT_OUT, EXIT_BAD_INPUT, OneLineParser, add_selection, selection
 from suite.core.config import ConfigError
 from suite.evaluate.scoring import (OOV_POLICIES, WordLM, check_testsets, evaluate_agreement_probes,
                                     evaluate_recall_probes, evaluate_run_probes, evaluate_testset, suite_word_lm,
@@ -27,7 +27,7 @@ from suite.judge.eval_tables import eval_tables
 from suite.evaluate.external import BOS_POLICIES, load_hf_model, load_torch_model
 from suite.run.identity import PluginError, import_plugins
 from suite.run.records import finished_records_of
-from suite.core.files import write_json_atomic
+from suite.run.outputs import write_json_atomic
 from suite.judge.tables import write_table
 from suite.run.sweep import PRESETS, expand
 
@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(list(argv))
-    out = args.out or args.runs or Path("results")
+    out = args.out or args.runs or DEFAULT_OUT
     models_from = args.runs or out  # saved models are read where they were saved
     if not args.testset and not args.probes:
         parser.error("nothing to score: give --testset FILE (repeatable) and/or --probes")

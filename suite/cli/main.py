@@ -10,13 +10,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
-from suite.cli.args import OneLineParser, add_selection, selection, unwritable
+from suite.cli.args import DEFAULT_OUT, OneLineParser, add_selection, reproduction_command, selection, split_command, unwritable
 from suite.core.config import ConfigError, RunConfig, replace
 from suite.models.zoo import ARCHITECTURES
-from suite.judge.report import write_outputs
-from suite.run.identity import PluginError, identify, import_plugins
+from suite.judge.report import write_outputs, write_preregistration
+from suite.run.identity import BUILTIN_ARCHITECTURES, PluginError, identify, import_plugins
+from suite.run import preflight
 from suite.run.preflight import check_fits_in_memory
-from suite.run.records import FINISHED, finished_records_of
+from suite.run import seed_blocks
+from suite.run.records import FINISHED, finished_records_of, runs_dir
+from suite.run.seed_blocks import EXPLORATORY_BELOW
 from suite.run.runner import Execution, plan_execution, run_sweep
 from suite.run.sweep import PRESETS, expand
 from suite.task import all_tasks, check_run_config
@@ -24,18 +27,23 @@ from suite.task import all_tasks, check_run_config
 EXIT_FAILED_RUNS = 1
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(
-        prog="run_suite.py",
-        description="Train recurrent language models and probe long-distance behaviour. "
-                    "Results are cached per run; rerunning a command reuses finished runs.")
-    p.add_argument("command", nargs="?", default="run", choices=["run", "report", "eval"],
-                   help="'run' (default) trains what is not cached, then writes tables, plots and REPORT.md; "
-                        "'report' rebuilds them from the cached runs only; 'eval' scores saved models and "
-                        "external LMs on test sets with no training (see `run_suite.py eval --help`)")
-    p.add_argument("--preset", default="quick", help=f"sweep preset: {', '.join(PRESETS)} (default: quick)")
+COMMANDS = {
+    "run": "train what is not cached, then write tables, plots and REPORT.md (the default command)",
+    "report": "rebuild the tables, plots and REPORT.md from the cached runs only; nothing is trained",
+    "preregister": "from a finished pilot on exploratory seeds (--preset standard), write "
+                   "preregistration/confirm.json: each claim's rule hash and the confirmatory seeds its power needs",
+    "eval": "score saved models and external LMs on test sets, with no training (run_suite.py eval --help)",
+}
+DEFAULT_COMMAND = "run"
+NO_RESULT_FLAGS = ("quiet", "save_models", "list", "dry_run")  # change nothing in the results
+
+
+def add_run_options(p: argparse.ArgumentParser, preset: str = "quick") -> None:
+    """The flags of the sweep commands (run, report, preregister): which runs, where, and how they execute."""
+    p.add_argument("--preset", default=preset, help=f"sweep preset: {', '.join(PRESETS)} (default: {preset})")
     add_selection(p)
-    p.add_argument("--out", type=Path, default=Path("results"), help="output folder for runs/, tables/, plots/ and REPORT.md (default: results)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help=f"output folder for runs/, tables/, plots/ and REPORT.md (default: {DEFAULT_OUT})")
     p.add_argument("--workers", type=int, help="parallel worker processes (default: one per core on CPU, "
                                                "1 on CUDA); threads per worker = cores / workers")
     p.add_argument("--backend", default="local", choices=["local", "ray"],
@@ -56,18 +64,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the runs the sweep would make, then exit")
     p.add_argument("--quiet", action="store_true",
                    help="print only errors (each failed run in one line) and the final table")
-    return p
+
+
+def build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The top-level parser with one sub-parser per command. `eval` keeps its own flags (suite/cli/eval.py)
+    and gets the arguments as they were given."""
+    top = OneLineParser(prog="run_suite.py", description=_description())
+    sub = top.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    parsers = {}
+    for name, text in COMMANDS.items():
+        if name == "eval":
+            sub.add_parser(name, help=text, add_help=False)
+            continue
+        parsers[name] = sub.add_parser(name, help=text, description=_description())
+        add_run_options(parsers[name], preset="standard" if name == "preregister" else "quick")
+    return top, parsers
+
+
+def build_parser() -> argparse.ArgumentParser:
+    return build_parsers()[0]
+
+
+def _description() -> str:
+    head = ("Train recurrent language models and probe long-distance behaviour. Results are cached per run; "
+            "rerunning a command reuses finished runs. ")
+    commands = "; ".join(f"{name}: {text}" for name, text in COMMANDS.items())
+    return head + f"Commands, anywhere among the arguments (default {DEFAULT_COMMAND}): {commands}."
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit codes: 0 every run finished (ok or diverged: a divergence is a result), 1 a run failed (the
     tables still hold the others), 2 bad input (nothing run or written), 130/143 interrupted."""
+    from suite.cli.eval import build_parser as eval_parser, main as eval_main  # eval builds on args.py
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["eval"]:
-        from suite.cli.eval import main as eval_main  # eval_cli builds on this module's parser helpers
-        return eval_main(argv[1:])
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    top, parsers = build_parsers()
+    command, rest = split_command(argv, list(COMMANDS), [parsers["run"], eval_parser()], DEFAULT_COMMAND)
+    if command == "eval":
+        return eval_main(rest)
+    args = top.parse_args([command, *rest])
+    parser = parsers[command]
     try:
         import_plugins(args.plugin)
     except PluginError as exc:
@@ -76,15 +112,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.list:
         print(listing(tasks))
         return 0
+    if command in ("report", "preregister"):
+        check_readable_folder(args, command, parser)  # before planning: one line, not notices and then it
     try:
         configs, execution = plan(args)
     except ConfigError as exc:
         parser.error(str(exc))
+    except OSError as exc:  # e.g. a corpus folder the user may not read, met while validating the sweep
+        parser.error(unreadable(exc))
     if args.dry_run:
         for cfg in configs:
             print(f"{cfg.run_id}  {cfg.task:<14} {cfg.model.label:<14} seed {cfg.seed}  {cfg.options}")
         return 0
-    if args.backend == "ray" and args.command == "run":
+    # a `run` command in every case (the pilot a pre-registration names is run, too): defaults are run's
+    reproduce = reproduction_command(args, parsers["run"], NO_RESULT_FLAGS)
+    if command == "preregister":
+        return preregister(args, configs, parser, reproduce)
+    if command == "report":
+        records = finished_of_sweep(args, configs, parser)
+    if args.backend == "ray" and command == "run":
         from suite.run.ray_backend import connect
         problem = connect(args.address, args.plugin)  # before anything is written: a bad address stops here
         if problem:
@@ -94,22 +140,64 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(problem)
     log = (lambda *a: None) if args.quiet else print
     started = time.perf_counter()
-    if args.command == "report":
-        other_code: list[str] = []
-        records = finished_records_of(args.out, configs, other_code)
-        log(f"{len(records)} of {len(configs)} runs of this sweep are cached under {args.out}")
-        for line in other_code:
-            print(f"run_suite.py: {line}", file=sys.stderr)
-    else:
+    if command == "run":
         with signals_as_exit():
             records = run_sweep(configs, args.out, execution, log=log)
-    sweep_args = [a for a in argv if a not in ("run", "report", "--quiet", "--save-models")]
+    else:
+        log(f"{len(records)} of {len(configs)} runs of this sweep are cached under {args.out}")
     finished = [r for r in records if r["status"] in FINISHED]
-    summary = write_outputs(args.out, finished, command=" ".join(["python run_suite.py", *sweep_args]),
-                            preset=args.preset, log=log)
+    summary = write_outputs(args.out, finished, command=reproduce, preset=args.preset, log=log)
     print(summary)
     log(f"done in {time.perf_counter() - started:.1f}s; tables in {args.out / 'tables'}")
-    return _exit_code(records, finished, args.command)
+    return _exit_code(records, finished, command)
+
+
+def check_readable_folder(args: argparse.Namespace, command: str, parser) -> None:
+    """The commands that only read (report, preregister) need a folder with runs; nothing is created."""
+    if command == "preregister" and args.preset == "confirm":
+        parser.error("preregister plans the confirm preset from a pilot: give the pilot's preset "
+                     "(default: standard), not confirm")
+    if not runs_dir(args.out).is_dir():
+        parser.error(f"no runs under '{args.out}' (no {runs_dir(args.out)} folder): run the sweep first, "
+                     f"e.g. python run_suite.py --preset {args.preset} --out {args.out}")
+
+
+def finished_of_sweep(args: argparse.Namespace, configs: list[RunConfig], parser) -> list[dict]:
+    """The finished records of this sweep under --out, for the commands that only read (report,
+    preregister); a folder with none of them is refused in one line and left as it was."""
+    other_code: list[str] = []
+    records = finished_records_of(args.out, configs, other_code)
+    for line in other_code:
+        print(f"run_suite.py: {line}", file=sys.stderr)
+    if not records:
+        parser.error(f"none of the {len(configs)} runs of this sweep is finished under '{args.out}' (with the "
+                     "current code); run the sweep first, with the same flags")
+    return records
+
+
+def preregister(args: argparse.Namespace, configs: list[RunConfig], parser, command: str) -> int:
+    """Write the pre-registration from a finished pilot on exploratory seeds and say what it registered."""
+    records = finished_of_sweep(args, configs, parser)
+    confirmatory = sorted({r["config"]["seed"] for r in records if r["config"]["seed"] >= EXPLORATORY_BELOW})
+    if confirmatory:
+        parser.error(f"the pilot under '{args.out}' has runs on non-exploratory seeds "
+                     f"({', '.join(map(str, confirmatory[:5]))}); a pilot uses seeds below {EXPLORATORY_BELOW} only")
+    path = seed_blocks.registration_path()
+    registration = write_preregistration(records, path, command)
+    print(f"wrote {path} from {len(records)} pilot runs")
+    for task, entry in registration["tasks"].items():
+        print(f"  {task:<18} {entry['seeds']} confirmatory seeds from {entry['first_seed']}")
+    for claim in registration["claims"]:
+        for part in claim["parts"]:
+            needed = part["seeds_needed"] if part["feasible"] else f"more than {registration['cap']} (infeasible)"
+            print(f"  {claim['id']} / {part['name']}: {needed} seeds needed")
+    return 0
+
+
+def unreadable(exc: OSError) -> str:
+    where = f" '{exc.filename}'" if exc.filename else ""
+    return (f"cannot read{where}: {exc.strerror or exc}; check the path and that you may read it "
+            "(folders also need execute permission)")
 
 
 def plan(args: argparse.Namespace) -> tuple[list[RunConfig], Execution]:
@@ -131,6 +219,8 @@ def plan(args: argparse.Namespace) -> tuple[list[RunConfig], Execution]:
     over = selection(args)
     notices: list[str] = []
     configs = with_output_choices(expand(PRESETS[args.preset], over, notices), args.softmax, args.precision)
+    if any(cfg.train.precision == "bf16" for cfg in configs):
+        preflight.check_precision_supported("bf16", args.device)
     check_memory(configs, execution.workers)
     for notice in notices:
         print(notice, file=sys.stderr)
@@ -164,6 +254,8 @@ def check_memory(configs, workers: int) -> None:
             seen.add(key)
             check_fits_in_memory(cfg, all_tasks()[cfg.task].objective, MIN_VOCABULARY, num_outputs=2,
                                  concurrent=min(workers, len(configs)))
+            if cfg.model.arch not in BUILTIN_ARCHITECTURES:
+                preflight.check_plugin_model(cfg, all_tasks()[cfg.task].objective, num_outputs=2)
 
 
 def _exit_code(records: list[dict], finished: list[dict], command: str) -> int:
@@ -176,8 +268,7 @@ def _exit_code(records: list[dict], finished: list[dict], command: str) -> int:
               "them and reuses the rest", file=sys.stderr)
         return EXIT_FAILED_RUNS
     if not finished:
-        print(f"run_suite.py: no finished runs to report"
-              f"{' (run the sweep first)' if command == 'report' else ''}", file=sys.stderr)
+        print("run_suite.py: no finished runs to report", file=sys.stderr)
         return EXIT_FAILED_RUNS
     return 0
 

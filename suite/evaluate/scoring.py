@@ -26,7 +26,7 @@ from suite.core.config import ConfigError, RunConfig
 from suite.data.batches import EOS
 from suite.core.items import from_compact, item_row, to_compact
 from suite.models.scoring import continuation_logprobs
-from suite.core.files import write_json_atomic
+from suite.run.outputs import write_json_atomic
 from suite.judge.stats import wilson_ci
 from suite.judge.eval_tables import who as _who
 from suite.run.evals_cache import EVAL_FORMAT, cached_eval, eval_path, load_evals  # noqa: F401

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from suite.core.files import write_text_atomic
+from suite.run.outputs import write_text_atomic
 from suite.judge import plots as plotting
 from suite.judge import preregistration
 from suite.judge.analysis import FINISHED, literature_runs, tuned_runs, unique_runs

@@ -6,7 +6,7 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from suite.core.files import write_text_atomic
+from suite.run.outputs import write_text_atomic
 from suite.judge.analysis import over_seeds
 from suite.judge.stats import format_estimate, pooled_rate_ci
 

@@ -22,6 +22,7 @@ from safetensors.torch import load_model, save_model
 from torch import nn
 
 from suite.core.config import ConfigError, RunConfig
+from suite.run.outputs import usual_mode
 from suite.data.batches import Vocab
 from suite.models.zoo import build_model
 from suite.run.records import runs_dir
@@ -77,6 +78,7 @@ def save_model_files(out_dir: Path, cfg: RunConfig, model: nn.Module, vocab: Voc
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
+        staging.chmod(usual_mode(directory=True))  # mkdtemp's 0700 would hide the model from colleagues
         save_model(model, str(staging / WEIGHTS))  # shared (tied) tensors once
         tokenizer = vocab if isinstance(vocab, Tokenizer) else None
         words = vocab.vocab if tokenizer is not None else vocab
@@ -91,6 +93,8 @@ def save_model_files(out_dir: Path, cfg: RunConfig, model: nn.Module, vocab: Voc
                     "tokenizer": asdict(tokenizer.spec) if tokenizer is not None else None,
                     "files": {p.name: file_sha256(p) for p in sorted(staging.iterdir())}}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        for file in staging.iterdir():  # safetensors writes its file 0600 whatever the umask
+            file.chmod(usual_mode())
         if target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)
@@ -142,7 +146,7 @@ def _read_manifest(folder: Path, run_id: str) -> dict:
         raise CheckpointError(f"{path}: not a saved model of format {FORMAT_VERSION}")
     if manifest.get("run_id") != run_id:
         raise CheckpointError(f"{path}: belongs to run {manifest.get('run_id')}, not {run_id}")
-    for name, digest in manifest["files"].items():
+    for name, digest in _listed_files(folder, path, manifest).items():
         file = folder / name
         if not file.is_file():
             raise CheckpointError(f"{file}: missing; the saved model of run {run_id} is incomplete")
@@ -150,6 +154,30 @@ def _read_manifest(folder: Path, run_id: str) -> dict:
             raise CheckpointError(f"{file}: truncated or corrupt (its SHA-256 differs from the one "
                                   "recorded when it was saved)")
     return manifest
+
+
+def _listed_files(folder: Path, path: Path, manifest: dict) -> dict[str, str]:
+    """The manifest's file list, checked to name only the files a saved model holds, each a plain file inside
+    the folder (never a path out of it, nor a link), and to cover every file loading will read. The hashes
+    catch damage, not tampering: whoever can edit the folder can update a hash too (see the README)."""
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not all(isinstance(d, str) for d in files.values()):
+        raise CheckpointError(f"{path}: its file list is not a mapping of file names to SHA-256 hashes")
+    tokenizer = manifest.get("tokenizer")
+    subword = isinstance(tokenizer, dict) and tokenizer.get("kind", "word") != "word"
+    needed = {WEIGHTS, SENTENCEPIECE if subword else VOCAB}
+    for name in files:
+        if name not in (WEIGHTS, VOCAB, SENTENCEPIECE):
+            raise CheckpointError(f"{path}: lists the file {name!r}, which no saved model holds; valid: "
+                                  f"{WEIGHTS}, {VOCAB}, {SENTENCEPIECE} (inside the model folder)")
+        file = folder / name
+        if file.is_symlink() or not file.resolve().is_relative_to(folder.resolve()):
+            raise CheckpointError(f"{file}: a link, or a path out of the model folder; a saved model holds "
+                                  "its files itself")
+    if needed - files.keys():
+        raise CheckpointError(f"{path}: records no hash for {', '.join(sorted(needed - files.keys()))}, "
+                              "which loading reads; the saved model is incomplete")
+    return files
 
 
 def _load_vocab(folder: Path, manifest: dict) -> tuple[Tokenizer | None, Vocab]:

@@ -14,10 +14,14 @@ import torch
 from suite.core.config import RunConfig
 from suite.models.zoo import ARCHITECTURES
 from suite.run.code_version import task_code_version
-from suite.task import TASKS, get_task
+from suite.task import TASKS, all_tasks, get_task
 
 # plugin module name -> (hash of its source, {"arch:NAME" or "task:NAME": the object it registered})
 _PLUGINS: dict[str, tuple[str, dict[str, object]]] = {}
+
+
+# The suite's own architectures, as registered when the zoo was imported (before any plugin could be).
+BUILTIN_ARCHITECTURES = frozenset(ARCHITECTURES)
 
 
 class PluginError(Exception):
@@ -33,6 +37,7 @@ def import_plugins(modules: Sequence[str]) -> None:
 
 
 def _import_noting_registrations(name: str) -> tuple[str, dict[str, object]]:
+    all_tasks()  # the suite's own tasks first, so a plugin's task of the same name is seen as replacing one
     before = _registry_snapshot()
     try:
         module = sys.modules.get(name)
@@ -46,7 +51,34 @@ def _import_noting_registrations(name: str) -> tuple[str, dict[str, object]]:
         raise PluginError(f"cannot import plugin '{name}': {type(exc).__name__}: {exc}") from None
     after = _registry_snapshot()
     registered = {key: obj for key, obj in after.items() if before.get(key) is not obj}
+    taken = [key for key in registered if key in before and _builtin(key, before[key])]
+    if taken:
+        _restore(before, taken)
+        kind, _, taken_name = taken[0].partition(":")
+        kind = "architecture" if kind == "arch" else "task"
+        raise PluginError(f"plugin '{name}' registers the {kind} '{taken_name}', which is built in: it would "
+                          f"silently replace the suite's own (same label, other numbers); register it under "
+                          f"another name")
     return source_hash(module), registered
+
+
+def _builtin(key: str, previous: object) -> bool:
+    """Whether a registry entry is the suite's own: an architecture the zoo registered, or a task defined in
+    the suite's packages (a plugin re-imported re-registers its own entries, which is no replacement)."""
+    kind, _, name = key.partition(":")
+    if kind == "arch":
+        return name in BUILTIN_ARCHITECTURES
+    return getattr(previous, "__module__", "").split(".")[0] in ("suite", "tasks")
+
+
+def _restore(before: dict[str, object], keys: list[str]) -> None:
+    """Put the built-in entries a refused plugin replaced back in place."""
+    for key in keys:
+        kind, _, name = key.partition(":")
+        if kind == "arch":
+            ARCHITECTURES[name] = before[key]
+        else:
+            TASKS[name] = before[key]()  # tasks are registered as instances of their class
 
 
 def _registry_snapshot() -> dict[str, object]:

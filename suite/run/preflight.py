@@ -4,6 +4,7 @@ ConfigError whose message is one line naming the problem and what would be valid
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 
 import torch
@@ -15,6 +16,57 @@ from suite.models.zoo import build_model, count_parameters
 # (AdamW: two moments; SGD: a momentum buffer when momentum is used).
 BYTES_PER_PARAMETER = {"adamw": 16, "sgd": 8, "sgd+momentum": 12}
 HUB_TIMEOUT_SECONDS = 5.0
+
+
+@functools.lru_cache(maxsize=None)
+def bf16_recurrent_supported(device: str = "cpu") -> bool:
+    """Whether this torch build can run a fused LSTM/GRU forward and backward under bf16 autocast on
+    `device`. Some CPUs' oneDNN has no bf16 LSTM primitive ("could not create a primitive descriptor for
+    the LSTM forward propagation primitive"), which would otherwise fail every run deep inside training.
+    Cached: the answer is fixed for the process, and the probe costs milliseconds once."""
+    try:
+        with torch.random.fork_rng(devices=[]):  # the probe must not move any run's random stream
+            for cell in (torch.nn.LSTM, torch.nn.GRU):
+                layer = cell(8, 8, batch_first=True).to(device)
+                with torch.autocast(torch.device(device).type, dtype=torch.bfloat16):
+                    out, _ = layer(torch.zeros(2, 3, 8, device=device))
+                out.float().sum().backward()
+    except (RuntimeError, AssertionError):
+        return False
+    return True
+
+
+def check_precision_supported(precision: str | None, device: str) -> None:
+    """Refuse --precision bf16 up front where the device cannot run recurrent layers in bf16."""
+    if precision == "bf16" and not bf16_recurrent_supported(device):
+        raise ConfigError(f"--precision bf16 is not supported on {device} by this torch build (no bf16 LSTM/GRU "
+                          "kernel under autocast); use --precision fp32, or a device with bf16 support")
+
+
+def check_plugin_model(cfg: RunConfig, objective: str, num_outputs: int | None = None) -> None:
+    """Run a plugin architecture once on a tiny batch (2 sequences × 3 tokens, then again from the state it
+    returned, as training carries it), so a cell whose state has the wrong shape fails here in one line
+    instead of inside every run. Built-in architectures are tested by the suite and skip this."""
+    from suite.models.zoo import ARCHITECTURES
+
+    arch = ARCHITECTURES.get(cfg.model.arch)
+    if arch is None or not arch.recurrent:
+        return
+    small = dataclasses.replace(cfg.model, hidden=min(cfg.model.hidden, 16), embed=0, softmax="full",
+                                adaptive_cutoffs=())
+    tokens = torch.randint(0, 10, (2, 3), generator=torch.Generator().manual_seed(0))
+    try:
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            model = build_model(small, 10, objective, num_outputs)
+            _, state = model(tokens)
+            model(tokens, state)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        reason = (str(exc).splitlines() or [""])[0][:160]
+        raise ConfigError(f"architecture '{cfg.model.arch}' fails a forward pass of 2 × 3 tokens "
+                          f"({type(exc).__name__}: {reason}); check its cell's forward and init_state "
+                          "(state [batch, hidden], or a tuple whose first element is h)") from None
 
 
 def parameter_count(model: ModelConfig, objective: str, vocab_size: int, num_outputs: int | None = None) -> int:

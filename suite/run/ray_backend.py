@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from suite.core.config import RunConfig
 from suite.run.records import record_path
-from suite.core.files import write_json_atomic
+from suite.run.outputs import write_json_atomic
 
 Trainer = Callable[[RunConfig, Any], dict]  # the runner's _train: run one config here, return its record
 

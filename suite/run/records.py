@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -12,7 +13,8 @@ from typing import Any, Callable, Iterable, Sequence
 import pandas as pd
 
 from suite.core.config import RunConfig
-from suite.core.files import write_json_atomic, write_text_atomic  # noqa: F401
+from suite.task import all_tasks
+from suite.run.outputs import write_json_atomic, write_text_atomic  # noqa: F401
 
 FINISHED = ("ok", "diverged")  # statuses that are results; "failed" runs are retried
 STATUSES = (*FINISHED, "failed")
@@ -34,6 +36,9 @@ def read_record(path: Path) -> dict | None:
     """The run record at `path`, None when there is none; raises CorruptRecord for anything else."""
     path = Path(path)
     try:
+        kind = path.stat().st_mode
+        if not stat.S_ISREG(kind):  # a folder, a pipe (reading it would block), a device…: never a record
+            raise CorruptRecord(f"not a file (a {'folder' if stat.S_ISDIR(kind) else 'special file'})")
         data = path.read_bytes()
     except FileNotFoundError:
         return None
@@ -70,21 +75,44 @@ def malformation(record: Any, run_id: str) -> str | None:
         return "its config does not hash to its run id"
     if record["status"] in FINISHED and not isinstance(record.get("metrics"), dict):
         return f"a {record['status']} run without metrics"
+    if record["status"] == "ok":
+        return missing_metrics(record)
+    return None
+
+
+def missing_metrics(record: dict) -> str | None:
+    """Why an ok record's metrics cannot be results, or None: an ok run measured something (no empty
+    metrics), and each headline metric its task declares is, where present, a number (or null for an
+    undefined value). A headline metric may be absent: some apply to some models only (gradients' bound
+    violations to vanilla RNNs). A task not registered here (a plugin not loaded) declares none."""
+    metrics = record["metrics"]
+    if not metrics:
+        return "an ok run with no metrics"
+    task = all_tasks().get(record["config"].get("task"))
+    for name in getattr(task, "headline", ()):
+        value = metrics.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            return f"an ok run whose metric '{name}' is not a number ({type(value).__name__} {value!r:.40})"
     return None
 
 
 def set_aside(path: Path) -> Path:
-    """Move a corrupt run file to runs/corrupt/ (kept for inspection) and return where it went."""
+    """Move a corrupt run file (or a folder or other entry in its place) to runs/corrupt/, kept for
+    inspection, and return where it went."""
     path = Path(path)
     folder = path.parent / "corrupt"
     folder.mkdir(exist_ok=True)
-    fd, target = tempfile.mkstemp(dir=folder, prefix=f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}.")
-    os.close(fd)  # a unique name, which the move below takes over
-    target = Path(target)
+    prefix = f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}."
+    if path.is_dir() and not path.is_symlink():  # a folder can only be renamed onto an empty folder
+        target = Path(tempfile.mkdtemp(dir=folder, prefix=prefix))
+    else:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=prefix)
+        os.close(fd)  # a unique name, which the move below takes over
+        target = Path(name)
     try:
         os.replace(path, target)
     except FileNotFoundError:  # another process sharing the folder set it aside first
-        target.unlink()
+        target.rmdir() if target.is_dir() else target.unlink()
     return target
 
 

@@ -29,8 +29,9 @@ from suite.core.config import ConfigError, RunConfig
 from suite.run.code_version import git_commit
 from suite.run.identity import import_plugins
 from suite.run.locks import claim
+from suite.run.progress import InFlight, StatusLines, status_line
 from suite.run.records import FINISHED, cached_record, record_path
-from suite.core.files import write_json_atomic
+from suite.run.outputs import write_json_atomic
 from suite.run.checkpoints import has_saved_model, save_run_model
 from suite.task import get_task
 
@@ -191,31 +192,36 @@ def record_failure(cfg: RunConfig, out_dir: Path, error: str) -> dict:
     return record
 
 
-Backend = Callable[[Sequence[RunConfig], Path, Execution, bool], Iterator[dict]]
+Backend = Callable[..., Iterator[dict]]  # (configs, out_dir, execution, wait, in_flight) → records
 
 
-def execute_pending(pending: Sequence[RunConfig], out_dir: Path, execution: Execution) -> Iterator[dict]:
+def execute_pending(pending: Sequence[RunConfig], out_dir: Path, execution: Execution,
+                    in_flight: InFlight | None = None) -> Iterator[dict]:
     """Execute configs and yield each record as it finishes. Runs another sweep is training are done last:
     this waits for them and yields the other sweep's records (or trains a run the other left undone)."""
     backend: Backend = (ray_tasks if execution.backend == "ray" else
                         in_process if execution.workers == 1 or len(pending) <= 1 else process_pool)
+    in_flight = InFlight() if in_flight is None else in_flight
     by_id = {cfg.run_id: cfg for cfg in pending}
     claimed = []
-    for record in backend(pending, out_dir, execution, False):
+    for record in backend(pending, out_dir, execution, False, in_flight):
         if record["status"] == CLAIMED:
             claimed.append(by_id[record["run_id"]])
         else:
             yield record
     if claimed:
-        yield from backend(claimed, out_dir, execution, True)
+        yield from backend(claimed, out_dir, execution, True, in_flight)
 
 
-def in_process(configs, out_dir, execution, wait) -> Iterator[dict]:
+def in_process(configs, out_dir, execution, wait, in_flight: InFlight) -> Iterator[dict]:
     for cfg in configs:
-        yield execute(cfg, out_dir, execution, wait)
+        in_flight.running = (cfg,)
+        record = execute(cfg, out_dir, execution, wait)
+        in_flight.running = ()
+        yield record
 
 
-def ray_tasks(configs, out_dir, execution, wait) -> Iterator[dict]:
+def ray_tasks(configs, out_dir, execution, wait, in_flight: InFlight) -> Iterator[dict]:
     """One Ray task per run; the driver writes each record (workers need no shared filesystem)."""
     from suite.run import ray_backend
 
@@ -225,14 +231,14 @@ def ray_tasks(configs, out_dir, execution, wait) -> Iterator[dict]:
 POOL_ATTEMPTS = 2  # a pool that breaks as a whole (a worker killed while starting) is rebuilt once
 
 
-def process_pool(configs, out_dir, execution, wait) -> Iterator[dict]:
+def process_pool(configs, out_dir, execution, wait, in_flight: InFlight) -> Iterator[dict]:
     """One run per task on a pool of spawned workers (fresh interpreters, no forked OpenMP state). A worker
     that dies costs only the run it was executing: pebble replaces it and the other runs go on. Runs the
     pool could not start at all (it broke as a whole) go to a new pool instead of being recorded failed."""
     remaining = list(configs)
     for _ in range(POOL_ATTEMPTS):
         unstarted: list[RunConfig] = []
-        yield from _pool_once(remaining, out_dir, execution, wait, unstarted)
+        yield from _pool_once(remaining, out_dir, execution, wait, unstarted, in_flight)
         if not unstarted:
             return
         remaining = unstarted
@@ -240,14 +246,14 @@ def process_pool(configs, out_dir, execution, wait) -> Iterator[dict]:
         yield record_failure(cfg, out_dir, f"the worker pool broke {POOL_ATTEMPTS} times before this run started")
 
 
-def _pool_once(configs, out_dir, execution, wait, unstarted: list) -> Iterator[dict]:
+def _pool_once(configs, out_dir, execution, wait, unstarted: list, in_flight: InFlight) -> Iterator[dict]:
     context = multiprocessing.get_context("spawn")
+    gpus = _gpu_queue(context, configs, execution.workers)
     pool = ProcessPool(max_workers=min(execution.workers, len(configs)), initializer=_worker_init,
-                       initargs=(execution.threads, execution.plugins, os.getpid(),
-                                 _gpu_queue(context, configs, execution.workers)),
-                       context=context)
+                       initargs=(execution.threads, execution.plugins, os.getpid(), gpus), context=context)
     try:
         futures = {pool.schedule(execute, (cfg, out_dir, execution, wait)): cfg for cfg in configs}
+        in_flight.futures = futures
         for future in cf.as_completed(futures):
             cfg = futures[future]
             try:
@@ -266,7 +272,11 @@ def _pool_once(configs, out_dir, execution, wait, unstarted: list) -> Iterator[d
     else:
         pool.close()
     finally:
+        in_flight.futures = {}
         pool.join()
+        if gpus is not None:  # its semaphore and feeder thread, released now rather than warned about at exit
+            gpus.close()
+            gpus.join_thread()
 
 
 def _exit_cause(code: int | None) -> str:
@@ -304,8 +314,13 @@ def _exit_when_orphaned(parent: int) -> None:
     os._exit(1)
 
 
-def run_sweep(configs: Sequence[RunConfig], out_dir: Path, execution: Execution, log=print) -> list[dict]:
-    """Execute every config not already cached; return all records in config order."""
+STATUS_SECONDS = 60.0  # off a terminal (logs, CI): one status line this often while runs execute
+
+
+def run_sweep(configs: Sequence[RunConfig], out_dir: Path, execution: Execution, log=print,
+              status_every: float = STATUS_SECONDS) -> list[dict]:
+    """Execute every config not already cached; return all records in config order. Progress: on a
+    terminal a bar over the sweep; elsewhere a status line through `log` every `status_every` seconds."""
     unique = list({c.run_id: c for c in configs}.values())  # a config listed twice runs once
     records: dict[str, dict] = {}
     pending = []
@@ -318,12 +333,20 @@ def run_sweep(configs: Sequence[RunConfig], out_dir: Path, execution: Execution,
     log(f"{len(configs)} runs: {len(records)} cached, {len(pending)} to run "
         f"({execution.workers} worker(s) × {execution.threads} thread(s))")
     bar = tqdm(total=len(pending), desc="sweep", disable=not sys.stderr.isatty() or not pending)
-    with closing(execute_pending(pending, out_dir, execution)) as finished:  # closed on an interruption too,
-        for record in finished:                                              # which stops the workers
-            records[record["run_id"]] = record
-            bar.update(1)
-            (log if bar.disable else tqdm.write)(summary_line(record))
-    bar.close()
+    in_flight, done, started = InFlight(), [0], time.monotonic()
+    status = StatusLines(lambda: status_line(done[0], len(pending), in_flight.now(), started), status_every, log)
+    if bar.disable and pending:
+        status.start()
+    try:
+        with closing(execute_pending(pending, out_dir, execution, in_flight)) as finished:  # closed on an
+            for record in finished:                                                     # interruption too,
+                records[record["run_id"]] = record                                      # which stops the workers
+                done[0] += 1
+                bar.update(1)
+                (log if bar.disable else tqdm.write)(summary_line(record))
+    finally:
+        status.stop()
+        bar.close()
     return [records[c.run_id] for c in unique if c.run_id in records]
 
 

@@ -80,6 +80,7 @@ def expand(preset: Preset, over: Overrides, notices: list[str] | None = None) ->
     configs: list[RunConfig] = []
     for name in task_names:
         configs.extend(_expand_task(name, preset, over, notices))
+    check_data_sizes(configs, over.options)
     if not configs:
         raise ConfigError("the sweep is empty: no task accepts the requested models "
                           "(bidirectional models only run on classify/tag tasks)")
@@ -170,6 +171,36 @@ def _with_steps(train: TrainConfig, steps: int | None, task: str, notices: list[
         if notice not in notices:
             notices.append(notice)
     return dataclasses.replace(train, steps=steps, epochs=None)
+
+
+# A fixed cap on generated data sizes (the options named *_sentences): generated sentences are held in
+# memory, and a mistyped 1e9 would otherwise run until killed. The paper preset uses at most 100,000.
+MAX_SENTENCES = 2_000_000
+# An explicit size below this is generated once up front (cheap at that size), so data too small for one
+# training batch is refused before any run instead of failing inside each.
+PREPARE_CHECK_BELOW = 20_000
+
+
+def check_data_sizes(configs: list[RunConfig], explicit: dict[str, Any]) -> None:
+    """Sizes of generated data within [enough for one batch, MAX_SENTENCES]; ConfigError otherwise."""
+    checked = set()
+    for cfg in configs:
+        sizes = {k: v for k, v in cfg.options.items() if k.endswith("_sentences") and isinstance(v, int)}
+        for key, value in sizes.items():
+            if value > MAX_SENTENCES:
+                raise ConfigError(f"{cfg.task}: option {key}={value:,} is above the cap of {MAX_SENTENCES:,} "
+                                  f"generated sentences; valid: 1 to {MAX_SENTENCES:,}")
+        small = {k: v for k, v in sizes.items() if k in explicit and v < PREPARE_CHECK_BELOW}
+        key = (cfg.task, tuple(sorted(cfg.options.items(), key=str)), cfg.train.batch_size, cfg.train.bptt)
+        if small and key not in checked:
+            checked.add(key)
+            try:
+                all_tasks()[cfg.task].prepare(cfg)
+            except (ValueError, ConfigError) as exc:
+                given = ", ".join(f"{k}={v}" for k, v in small.items())
+                reason = (str(exc).splitlines() or [""])[0]
+                raise ConfigError(f"{cfg.task}: {given} gives too little data for one batch ({reason}); give a "
+                                  f"larger value (batch {cfg.train.batch_size} × BPTT {cfg.train.bptt})") from None
 
 
 def _check_options(task_names, options: dict[str, Any]) -> None:
