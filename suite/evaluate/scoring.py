@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import pandas as pd
 from torch import nn
 
 from suite.run.checkpoints import SavedModel

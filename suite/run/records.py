@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-import pandas as pd
 
 from suite.core.config import RunConfig
 from suite.task import all_tasks
