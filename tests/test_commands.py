@@ -96,7 +96,8 @@ def test_preregister_writes_the_plan_from_a_finished_pilot(tmp_path, capsys, mon
     printed = capsys.readouterr().out
     registration = json.loads(target.read_text())
     assert registration["pilot"]["seeds"] == [0, 1]
-    assert registration["tasks"]["fault_sleep"] == {"seeds": 3, "first_seed": 2000}
+    entry = registration["tasks"]["fault_sleep"]
+    assert (entry["seeds"], entry["seeds_needed"], entry["first_seed"]) == (3, 3, 2000)
     assert "fault_sleep" in printed and "3 confirmatory seeds from 2000" in printed
     command = shlex.split(registration["pilot"]["command"])  # the pilot's own run command
     assert command[2:4] == ["--preset", "standard"] and command[command.index("--out") + 1] == out

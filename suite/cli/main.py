@@ -14,6 +14,7 @@ from suite.cli.args import DEFAULT_OUT, OneLineParser, add_selection, reproducti
 from suite.core.config import ConfigError, RunConfig, replace
 from suite.models.zoo import ARCHITECTURES
 from suite.judge.report import write_outputs, write_preregistration
+from suite.judge.preregistration import BUDGET_MINUTES
 from suite.run.identity import BUILTIN_ARCHITECTURES, PluginError, identify, import_plugins
 from suite.run import preflight
 from suite.run.preflight import check_fits_in_memory
@@ -78,7 +79,16 @@ def build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
             continue
         parsers[name] = sub.add_parser(name, help=text, description=_description())
         add_run_options(parsers[name], preset="standard" if name == "preregister" else "quick")
+    add_budget_options(parsers["preregister"])
     return top, parsers
+
+
+def add_budget_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--budget-minutes", type=float, default=BUDGET_MINUTES,
+                   help=f"wall-clock minutes the confirmatory run may take here (default {BUDGET_MINUTES})")
+    p.add_argument("--pilot-slowdown", type=float, default=1.0,
+                   help="how many times slower the pilot ran than the confirmatory run will (a pilot run on a "
+                        "busy machine: rerun one of its configs on the idle one and divide); default 1")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,11 +172,12 @@ def check_readable_folder(args: argparse.Namespace, command: str, parser) -> Non
                      f"e.g. python run_suite.py --preset {args.preset} --out {args.out}")
 
 
-def finished_of_sweep(args: argparse.Namespace, configs: list[RunConfig], parser) -> list[dict]:
+def finished_of_sweep(args: argparse.Namespace, configs: list[RunConfig], parser, any_code: bool = False
+                      ) -> list[dict]:
     """The finished records of this sweep under --out, for the commands that only read (report,
     preregister); a folder with none of them is refused in one line and left as it was."""
     other_code: list[str] = []
-    records = finished_records_of(args.out, configs, other_code)
+    records = finished_records_of(args.out, configs, other_code, any_code)
     for line in other_code:
         print(f"run_suite.py: {line}", file=sys.stderr)
     if not records:
@@ -177,13 +188,15 @@ def finished_of_sweep(args: argparse.Namespace, configs: list[RunConfig], parser
 
 def preregister(args: argparse.Namespace, configs: list[RunConfig], parser, command: str) -> int:
     """Write the pre-registration from a finished pilot on exploratory seeds and say what it registered."""
-    records = finished_of_sweep(args, configs, parser)
+    records = finished_of_sweep(args, configs, parser, any_code=True)  # code versions: in the registration
     confirmatory = sorted({r["config"]["seed"] for r in records if r["config"]["seed"] >= EXPLORATORY_BELOW})
     if confirmatory:
         parser.error(f"the pilot under '{args.out}' has runs on non-exploratory seeds "
                      f"({', '.join(map(str, confirmatory[:5]))}); a pilot uses seeds below {EXPLORATORY_BELOW} only")
     path = seed_blocks.registration_path()
-    registration = write_preregistration(records, path, command)
+    if args.budget_minutes <= 0 or args.pilot_slowdown <= 0:
+        parser.error("--budget-minutes and --pilot-slowdown must be positive")
+    registration = write_preregistration(records, path, command, args.budget_minutes, args.pilot_slowdown)
     print(f"wrote {path} from {len(records)} pilot runs")
     for task, entry in registration["tasks"].items():
         print(f"  {task:<18} {entry['seeds']} confirmatory seeds from {entry['first_seed']}")

@@ -160,7 +160,9 @@ def seconds_per_seed(records: list[dict]) -> dict[str, float]:
     return {task: total[task] / len(seeds[task]) / workers for task in total}
 
 
-def write_preregistration(records: list[dict], path: Path, command: str) -> dict[str, Any]:
+def write_preregistration(records: list[dict], path: Path, command: str,
+                          budget_minutes: float = preregistration.BUDGET_MINUTES, slowdown: float = 1.0
+                          ) -> dict[str, Any]:
     """From a pilot on exploratory seeds: every claim's rule hash, the variability of each part and the seeds
     its power needs, and per task the confirmatory seeds (suite/judge/preregistration.py `plan`)."""
     seeds = sorted({r["config"]["seed"] for r in records})
@@ -171,7 +173,9 @@ def write_preregistration(records: list[dict], path: Path, command: str) -> dict
     pilot = {"command": command, "seeds": seeds, "runs": facts["runs"], "commits": facts["commits"],
              "code_versions": facts["code_versions"]}
     tasks = sorted({r["config"]["task"] for r in records})
-    registration = preregistration.plan(literature_claims(records), tasks, pilot, seconds_per_seed(records))
+    cost = {task: seconds / slowdown for task, seconds in seconds_per_seed(records).items()}
+    registration = preregistration.plan(literature_claims(records), tasks, pilot, cost, budget_minutes)
+    registration["pilot_slowdown"] = slowdown
     registration["registered"] = time.strftime("%Y-%m-%d %H:%M %Z")
     write_text_atomic(path, json.dumps(registration, indent=1, ensure_ascii=False) + "\n")
     return registration

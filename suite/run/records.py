@@ -151,12 +151,14 @@ def load_records(out_dir: Path, run_ids: Iterable[str] | None = None,
     return records
 
 
-def finished_records_of(out_dir: Path, configs: Sequence[RunConfig], other_code: list[str] | None = None
-                        ) -> list[dict]:
+def finished_records_of(out_dir: Path, configs: Sequence[RunConfig], other_code: list[str] | None = None,
+                        any_code: bool = False) -> list[dict]:
     """The finished records of a sweep's configs, one per config, found by what each asked for: a run
     cached under another identity (thread count, torch version) still serves `report` and `eval`; the one
     with the config's own identity is preferred. Only records made by the code each config would run with now
-    (its identity's code version) count; `other_code` receives one line per code version set aside."""
+    (its identity's code version) count; `other_code` receives one line per code version set aside. With
+    `any_code`, records of other code versions count too (a pilot, which only measures variability, may
+    predate a change that alters no number it is planned from; the registration names its code versions)."""
     own = {cfg.request_id: cfg for cfg in configs}
     found: dict[str, dict] = {}
     stale: dict[tuple[str, str], int] = {}
@@ -167,7 +169,7 @@ def finished_records_of(out_dir: Path, configs: Sequence[RunConfig], other_code:
         if request not in own:
             continue
         made_by = record["config"].get("identity", {}).get("code", "unknown")
-        if made_by != own[request].identity.get("code", made_by):
+        if not any_code and made_by != own[request].identity.get("code", made_by):
             stale[(record["config"]["task"], made_by)] = stale.get((record["config"]["task"], made_by), 0) + 1
             continue
         if request not in found or record["run_id"] == own[request].run_id:
