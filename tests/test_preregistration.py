@@ -51,6 +51,18 @@ def test_a_rule_edited_after_preregistration_reads_exploratory(rule_module):
     assert prereg.status(other, confirm_seeds, registration) == prereg.NOT_REGISTERED
 
 
+def test_a_part_the_pilot_did_not_produce_reads_unplanned_not_changed(rule_module):
+    pilot = claim(list(np.random.default_rng(0).normal(0.1, 0.05, 8)))  # one part, on task_a
+    registration = prereg.plan([pilot], ["task_a"], {"seeds": list(range(8))})
+    c = Claim("test.claim", "an effect exists", "a paper", "per seed, t-interval", "inconclusive", "",
+              code=("rule_for_prereg_test",))
+    wider = claim_from_parts(c, [judge_part("lstm", RULE, [0.1, 0.12, 0.09], tasks=("task_a",)),
+                                 judge_part("gru", Rule(MEAN, 0.05, 0.07, "test"), [0.1, 0.12], tasks=("task_b",))])
+    assert prereg.status(wider, set(range(2000, 2010)), registration) == f"{prereg.UNPLANNED} (gru)"
+    rule_module.write_text("MIN_EFFECT = 0.01\n")  # with the code changed too, the rule did change
+    assert prereg.status(wider, set(range(2000, 2010)), registration).startswith(prereg.CHANGED)
+
+
 def test_the_plan_gives_each_task_the_seeds_its_parts_need_and_never_more_than_the_cap(rule_module):
     rng = np.random.default_rng(1)
     quiet = claim(list(rng.normal(0.10, 0.02, 10)))

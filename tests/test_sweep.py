@@ -50,3 +50,13 @@ def test_generated_data_sizes_are_bounded_up_front(options, expected):
 def test_a_small_explicit_size_that_fills_a_batch_is_accepted():
     configs = expand(PRESETS["smoke"], Overrides(options={"train_sentences": 500}))
     assert {cfg.options["train_sentences"] for cfg in configs} == {500}
+
+
+def test_commands_that_only_read_records_need_no_corpus_but_still_check_names(tmp_path):
+    missing = {"corpus": str(tmp_path / "not-here")}
+    with pytest.raises(ConfigError, match="not-here"):  # a run must read the corpus: refused up front
+        expand(PRESETS["smoke"], Overrides(tasks=("text_lm",), options=missing))
+    (cfg, *_) = expand(PRESETS["smoke"], Overrides(tasks=("text_lm",), options=missing), resources=False)
+    assert cfg.task == "text_lm"  # report and preregister rebuild from records on a clone without the corpus
+    with pytest.raises(ConfigError, match="hidden"):  # names and models are still checked
+        expand(PRESETS["smoke"], Overrides(tasks=("text_lm",), hidden=(0,), options=missing), resources=False)

@@ -231,7 +231,9 @@ def plan(args: argparse.Namespace) -> tuple[list[RunConfig], Execution]:
                                     save_models=args.save_models or (args.preset == "paper" and args.backend != "ray"))
     over = selection(args)
     notices: list[str] = []
-    configs = with_output_choices(expand(PRESETS[args.preset], over, notices), args.softmax, args.precision)
+    reads_only = args.command in ("report", "preregister")  # records only: no corpus or data checks
+    configs = with_output_choices(expand(PRESETS[args.preset], over, notices, resources=not reads_only),
+                                  args.softmax, args.precision)
     if any(cfg.train.precision == "bf16" for cfg in configs):
         preflight.check_precision_supported("bf16", args.device)
     check_memory(configs, execution.workers)

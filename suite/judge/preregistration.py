@@ -25,6 +25,7 @@ JUDGING_CORE = ("suite.judge.claims", "suite.judge.parts", "suite.judge.power", 
 CONFIRMATORY, NOT_REGISTERED = "confirmatory", "exploratory: not pre-registered"
 CHANGED = "exploratory: rule changed after pre-registration"
 EXPLORATORY_SEEDS = "exploratory: judged on exploratory seeds"
+UNPLANNED = "exploratory: parts the pilot could not plan"
 
 
 # --------------------------------------------------------------------------- rule hashes
@@ -131,6 +132,13 @@ def status(claim: Claim, seeds: set[int], registration: dict[str, Any] | None) -
     if entry is None:
         return NOT_REGISTERED
     if entry["rule_hash"] != rule_hash(claim):
+        planned = {p["name"] for p in entry["parts"]}
+        unplanned = [p.name for p in claim.parts if p.name not in planned]
+        as_registered = dataclasses.replace(claim, parts=[p for p in claim.parts if p.name in planned])
+        if unplanned and entry["rule_hash"] == rule_hash(as_registered):
+            # The same code and thresholds, but parts the pilot's data did not produce (a task the pilot did
+            # not run, or one whose positive control it failed): the rule did not change, the plan lacks them.
+            return f"{UNPLANNED} ({'; '.join(unplanned)})"
         return f"{CHANGED} (registered {entry['rule_hash']}, now {rule_hash(claim)})"
     if seeds and min(seeds) < registration["confirmatory_start"]:
         return EXPLORATORY_SEEDS

@@ -8,7 +8,9 @@ from typing import Any
 from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig, replace
 from suite.core.options import option_names
 from suite.run.seed_blocks import confirmatory_seeds, load_registration, registration_path
+from suite.models.zoo import validate_model_config
 from suite.task import Task, all_tasks, check_run_config
+from suite.training.trainer import validate_train_config
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,13 @@ class Overrides:
     options: dict[str, Any] = field(default_factory=dict)  # task options, applied where a task has them
 
 
-def expand(preset: Preset, over: Overrides, notices: list[str] | None = None) -> list[RunConfig]:
+def expand(preset: Preset, over: Overrides, notices: list[str] | None = None, resources: bool = True
+           ) -> list[RunConfig]:
     """Every run of the sweep, validated; raises ConfigError for names or combinations that cannot run.
-    Why a preset leaves a task out (e.g. no corpus given) is appended to `notices`, once per reason."""
+    Why a preset leaves a task out (e.g. no corpus given) is appended to `notices`, once per reason.
+    With `resources=False` (commands that only read records: report, preregister) names, options, models and
+    training settings are still checked, but not what a run would read — a corpus folder, generated data
+    sizes — so a clone without the corpus rebuilds a report from the committed records."""
     notices = [] if notices is None else notices
     tasks = all_tasks()
     _check_overrides(over)
@@ -79,8 +85,9 @@ def expand(preset: Preset, over: Overrides, notices: list[str] | None = None) ->
     _check_options(task_names, over.options)
     configs: list[RunConfig] = []
     for name in task_names:
-        configs.extend(_expand_task(name, preset, over, notices))
-    check_data_sizes(configs, over.options)
+        configs.extend(_expand_task(name, preset, over, notices, resources))
+    if resources:
+        check_data_sizes(configs, over.options)
     if not configs:
         raise ConfigError("the sweep is empty: no task accepts the requested models "
                           "(bidirectional models only run on classify/tag tasks)")
@@ -95,7 +102,8 @@ def _variants(preset: Preset, over: Overrides) -> list[Variant]:
     return [Variant(a, n, over.skip or "none", bool(over.bidirectional)) for a in archs for n in layers]
 
 
-def _expand_task(name: str, preset: Preset, over: Overrides, notices: list[str]) -> list[RunConfig]:
+def _expand_task(name: str, preset: Preset, over: Overrides, notices: list[str], resources: bool = True
+                 ) -> list[RunConfig]:
     task = all_tasks()[name]
     settings = task.settings(preset.size)
     explicit_bidirectional = bool(over.bidirectional)
@@ -123,7 +131,12 @@ def _expand_task(name: str, preset: Preset, over: Overrides, notices: list[str])
                         if f"skipping {name}: {reason}" not in notices:
                             notices.append(f"skipping {name}: {reason}")
                         continue
-                    check_run_config(cfg)
+                    if resources:
+                        check_run_config(cfg)
+                    else:  # everything check_run_config checks but the task's own look at its data
+                        task.options(cfg)
+                        validate_model_config(cfg.model, task.objective)
+                        validate_train_config(cfg.train)
                     configs.append(cfg)
     return configs
 
