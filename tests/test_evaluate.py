@@ -212,16 +212,74 @@ def test_bad_eval_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, 
 
 
 def test_recall_probes_as_choices_agree_with_the_recall_tasks_own_scoring():
-    from suite.evaluate.scoring import _probe_data, recall_probe_choices, score_choices
+    from suite.evaluate.probes import Choice, load_probes, prepared_data
+    from suite.evaluate.scoring import score_choices
     from tasks.recall import distance_rows
 
-    data = _probe_data("recall", 0, "smoke")
+    provider = load_probes()["recall"]
+    assert provider.kind is Choice
+    data = prepared_data("recall", 0, "smoke")
     torch.manual_seed(0)
     model = build_model(ModelConfig("lstm", hidden=8), len(data.vocab), "lm").eval()
     vocab = data.vocab
     # The recall task reads test-filler words it never trained on as <unk>: the same policy here.
     lm = WordLM("r", model, lambda w, first: [vocab.stoi.get(w, vocab.unk_id)], vocab.eos_id, vocab.eos_id)
-    frame = pd.DataFrame(score_choices(lm, recall_probe_choices(0, "smoke")).rows)
+    frame = pd.DataFrame(score_choices(lm, provider.items(0, "smoke")).rows)
     reference = distance_rows(model, data.extra["test"], vocab, data.extra["items"], data.extra["trained_max"])
     for row in reference:  # argmax over the K items there; a strict win here (no ties occur)
         assert frame[frame["distance"] == row["d"]]["correct"].sum() == row["correct"]
+
+
+# --------------------------------------------------------------------------- task probes (suite.evaluate.probes)
+
+
+def test_the_task_packages_offer_their_probes_through_the_registry():
+    from suite.evaluate.probes import Choice, load_probes
+
+    providers = load_probes()  # tasks/agreement/probes.py and tasks/recall/probes.py, imported on demand
+    assert {name: p.kind for name, p in providers.items()} == {"agreement": MinimalPair, "recall": Choice}
+    assert list(providers) == ["agreement", "recall"]  # the order `eval` scores them in
+    assert providers["agreement"].name(3, "smoke") == "agreement-probes-smoke-seed3"  # the cache name, as before
+    pairs = providers["agreement"].items(0, "smoke")
+    assert pairs and all(isinstance(p, MinimalPair) for p in pairs)
+
+
+def test_a_providers_pairs_are_scored_as_minimal_pairs_and_cached_under_its_name(tmp_path):
+    from suite.evaluate.probes import ProbeProvider
+    from suite.evaluate.scoring import evaluate_task_probes
+
+    lm, vocab = _lm()
+    items = [MinimalPair(("the", "dogs"), ("bark",), ("barks",)),
+             MinimalPair(("the", "dog", "near", "the", "cats"), ("barks",), ("bark",))]
+    made = []
+    provider = ProbeProvider("toy", lambda seed, size: made.append((seed, size)) or items)
+    result, hit = evaluate_task_probes(lm, provider, 3, "smoke", tmp_path)
+    assert not hit and made == [(3, "smoke")] and result["testset"] == "toy-probes-smoke-seed3"
+    expected = [brute_force(lm.model, vocab.encode(i.prefix), vocab.encode(i.correct))
+                - brute_force(lm.model, vocab.encode(i.prefix), vocab.encode(i.wrong)) for i in items]
+    assert from_compact(result["item_rows"])["margin"].tolist() == pytest.approx(expected, abs=1e-5)
+    again, hit = evaluate_task_probes(lm, provider, 3, "smoke", tmp_path)
+    assert hit and again == result and made == [(3, "smoke")]  # a cache hit makes no items
+    assert eval_path(tmp_path, "m", "toy-probes-smoke-seed3").is_file()
+
+
+def test_a_providers_choices_are_scored_against_the_best_other_option(tmp_path):
+    from suite.evaluate.probes import Choice, ProbeProvider
+    from suite.evaluate.scoring import evaluate_task_probes
+
+    lm, vocab = _lm(seed=2)
+    options = ("barks", "bark", "cats")
+    provider = ProbeProvider("toy", lambda seed, size: [Choice(("the", "dog"), options, 0, "toy", 4)], Choice)
+    result, _ = evaluate_task_probes(lm, provider, 0, "quick", tmp_path)
+    logp = [brute_force(lm.model, vocab.encode(("the", "dog")), vocab.encode((w,))) for w in options]
+    row = from_compact(result["item_rows"]).iloc[0]
+    assert row["margin"] == pytest.approx(logp[0] - max(logp[1:]), abs=1e-5)
+    assert row["correct"] == (logp[0] > max(logp[1:])) and row["distance"] == 4
+
+
+def test_a_provider_of_another_kind_of_item_is_refused_when_it_registers():
+    from suite.evaluate.probes import PROVIDERS, register_probes
+
+    with pytest.raises(ValueError, match="kind must be one of MinimalPair, Choice, not dict"):
+        register_probes("toy", kind=dict)
+    assert "toy" not in PROVIDERS

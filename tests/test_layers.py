@@ -3,6 +3,8 @@ module imports itself round a cycle, and a task package imports only the framewo
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,3 +121,106 @@ def test_no_source_file_is_longer_than_400_lines():
     long = [f"{p.relative_to(ROOT)}: {n}" for p in [*suite_files(), *sorted((ROOT / "tasks").rglob("*.py"))]
             if (n := len(p.read_text().splitlines())) > 400]
     assert long == []
+
+
+# --------------------------------------------------------------------------- the framework names no task
+
+# Every task the suite ships, by its registered name (tasks/*/task.py): the framework dispatches on none of them.
+TASK_NAMES = {"agreement", "agreement_number", "recall", "text_lm", "grammar_lm", "depth", "gradients", "clipping",
+              "bidir_tag", "gru_vs_lstm"}
+# A task name that stays in suite/ for a reason other than dispatch: (file, name) → why.
+NAMED_ON_PURPOSE = {
+    ("suite/run/sweep.py", "grammar_lm"): "the smoke preset's task list (a preset is data: it runs the template "
+                                          "task only, to check the pipeline in a minute)",
+}
+
+
+def docstring_nodes(tree: ast.AST) -> set[int]:
+    """The ids of the string constants that are docstrings (of the module, a class or a function)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                    and isinstance(first.value.value, str):
+                found.add(id(first.value))
+    return found
+
+
+def task_names_in_suite() -> list[str]:
+    """Every string constant in suite/ (docstrings and comments aside) that is a task's name."""
+    found = []
+    for path in suite_files():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        docstrings = docstring_nodes(tree)
+        where = path.relative_to(ROOT).as_posix()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in TASK_NAMES \
+                    and id(node) not in docstrings and (where, node.value) not in NAMED_ON_PURPOSE:
+                found.append(f"{where}:{node.lineno} names task '{node.value}'")
+    return found
+
+
+def test_no_module_in_suite_names_a_task():
+    assert task_names_in_suite() == []
+
+
+def test_the_task_name_scan_sees_a_name_in_code_but_not_in_a_docstring(tmp_path, monkeypatch):
+    fake = tmp_path / "suite" / "evaluate" / "bad.py"
+    fake.parent.mkdir(parents=True)
+    fake.write_text('"""recall"""\n\n\ndef f(cfg):\n    """recall"""\n'
+                    '    return cfg.task == "recall"  # recall\n')
+    monkeypatch.setattr(__import__(__name__), "ROOT", tmp_path)
+    assert task_names_in_suite() == ["suite/evaluate/bad.py:6 names task 'recall'"]
+
+
+def test_the_task_name_list_is_every_task_the_suite_ships():
+    from suite.task import all_tasks
+
+    shipped = {name for name, task in all_tasks().items() if type(task).__module__.startswith("tasks.")}
+    assert shipped == TASK_NAMES
+
+
+@pytest.mark.parametrize("package", sorted(p.parent.name for p in (ROOT / "tasks").glob("*/probes.py")))
+def test_a_tasks_probes_are_outside_its_measuring_code(package):
+    """tasks/<name>/probes.py (suite.evaluate.probes) is loaded on demand, never by task.py: changing it
+    changes no run's code version."""
+    from suite.run.code_version import measuring_modules
+
+    modules = measuring_modules(f"tasks.{package}.task")
+    assert f"tasks.{package}.task" in modules and f"tasks.{package}.probes" not in modules
+
+
+# --------------------------------------------------------------------------- a command imports what it needs
+
+JUDGING = ("suite.judge", "scipy.stats", "statsmodels", "matplotlib")  # the judging and plotting stack
+
+
+def modules_after(code: str) -> tuple[list[str], str]:
+    """(the judging modules loaded, stdout) after running `code` in a fresh interpreter at the repository root."""
+    probe = (f"{code}\nimport sys\nprint('LOADED', sorted(m for m in sys.modules "
+             f"if any(m == j or m.startswith(j + '.') for j in {JUDGING!r})))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    head, _, loaded = done.stdout.rpartition("LOADED ")
+    return ast.literal_eval(loaded.strip()), head
+
+
+def test_importing_the_command_line_loads_no_judging_or_plotting():
+    assert modules_after("import suite.cli.main, suite.cli.eval")[0] == []
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["eval", "--help"], ["--preset", "huge"], ["evl"]])
+def test_help_and_refusals_load_no_judging_or_plotting(argv):
+    code = f"from suite.cli.main import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n    pass"
+    loaded, printed = modules_after(code)
+    assert loaded == []
+    assert "usage:" in printed or not printed  # help is printed; a refusal is on stderr
+
+
+def test_preregister_still_offers_its_budget_flags(capsys):
+    from suite.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["preregister", "--help"])
+    assert exit_info.value.code == 0 and "--budget-minutes" in capsys.readouterr().out

@@ -19,16 +19,14 @@ from typing import Callable, Sequence
 from suite.run.checkpoints import SavedModel, load_saved_model, saved_run_ids
 from suite.cli.args import DEFAULT_OUT, EXIT_BAD_INPUT, OneLineParser, add_selection, selection
 from suite.core.config import ConfigError
-from suite.evaluate.scoring import (OOV_POLICIES, WordLM, check_testsets, evaluate_agreement_probes,
-                                    evaluate_recall_probes, evaluate_run_probes, evaluate_testset, suite_word_lm,
-                                    summary_line)
+from suite.evaluate.probes import load_probes
+from suite.evaluate.scoring import (OOV_POLICIES, WordLM, check_testsets, evaluate_run_probes, evaluate_task_probes,
+                                    evaluate_testset, suite_word_lm, summary_line)
 from suite.evaluate.selection import check_out, chosen_ids, distinguishing_labels, filter_saved, strict_seeds
-from suite.judge.eval_tables import eval_tables
 from suite.evaluate.external import BOS_POLICIES, load_hf_model, load_torch_model
 from suite.run.identity import PluginError, import_plugins
 from suite.run.records import finished_records_of
 from suite.run.outputs import write_json_atomic
-from suite.judge.tables import write_table
 from suite.run.sweep import PRESETS, expand
 
 
@@ -118,6 +116,9 @@ def main(argv: Sequence[str]) -> int:
             failures.append({"model": name, "error": message})
     if not scored:  # every model was refused: bad input, so nothing is written
         return EXIT_BAD_INPUT
+    from suite.judge.eval_tables import eval_tables  # the judging stack only once something was scored
+    from suite.judge.tables import write_table
+
     write_json_atomic(out / "evals" / "failures.json", failures)
     for table_name, table in eval_tables(out, labels=labels, chosen=chosen).items():
         write_table(table, table_name, out)
@@ -159,6 +160,6 @@ def score_model(lm: WordLM, saved: SavedModel | None, testsets: dict, args: argp
         else:
             size = PRESETS[args.preset or "quick"].size
             for seed in args.seeds or (0,):
-                lines.append(summary_line(*evaluate_agreement_probes(lm, seed, size, out)))
-                lines.append(summary_line(*evaluate_recall_probes(lm, seed, size, out)))
+                for provider in load_probes().values():  # each task package's own (tasks/<name>/probes.py)
+                    lines.append(summary_line(*evaluate_task_probes(lm, provider, seed, size, out)))
     return lines

@@ -8,22 +8,27 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from suite.cli.args import DEFAULT_OUT, OneLineParser, add_selection, reproduction_command, selection, split_command, unwritable
 from suite.core.config import ConfigError, RunConfig, replace
 from suite.models.zoo import ARCHITECTURES
-from suite.judge.report import write_outputs, write_preregistration
-from suite.judge.preregistration import BUDGET_MINUTES
 from suite.run.identity import BUILTIN_ARCHITECTURES, PluginError, identify, import_plugins
 from suite.run import preflight
 from suite.run.preflight import check_fits_in_memory
 from suite.run import seed_blocks
 from suite.run.records import FINISHED, finished_records_of, runs_dir
 from suite.run.seed_blocks import EXPLORATORY_BELOW
-from suite.run.runner import Execution, plan_execution, run_sweep
 from suite.run.sweep import PRESETS, expand
 from suite.task import all_tasks, check_run_config
+
+if TYPE_CHECKING:
+    from suite.run.runner import Execution
+
+# Imported where a command needs them, not here: the judging stack (suite.judge: pandas, scipy, statsmodels,
+# matplotlib) by report, preregister and run once trained, the runner (worker pools) by planning; so --help,
+# --list and refusals of bad input pay for neither (tests/test_layers.py checks that importing this module
+# loads no judging).
 
 EXIT_FAILED_RUNS = 1
 
@@ -67,9 +72,10 @@ def add_run_options(p: argparse.ArgumentParser, preset: str = "quick") -> None:
                    help="print only errors (each failed run in one line) and the final table")
 
 
-def build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+def build_parsers(budget: bool = True) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The top-level parser with one sub-parser per command. `eval` keeps its own flags (suite/cli/eval.py)
-    and gets the arguments as they were given."""
+    and gets the arguments as they were given. `budget=False` leaves out preregister's budget flags (their
+    default comes from the judge): main adds them once the command is known to be preregister."""
     top = OneLineParser(prog="run_suite.py", description=_description())
     sub = top.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     parsers = {}
@@ -79,11 +85,14 @@ def build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
             continue
         parsers[name] = sub.add_parser(name, help=text, description=_description())
         add_run_options(parsers[name], preset="standard" if name == "preregister" else "quick")
-    add_budget_options(parsers["preregister"])
+    if budget:
+        add_budget_options(parsers["preregister"])
     return top, parsers
 
 
 def add_budget_options(p: argparse.ArgumentParser) -> None:
+    from suite.judge.preregistration import BUDGET_MINUTES
+
     p.add_argument("--budget-minutes", type=float, default=BUDGET_MINUTES,
                    help=f"wall-clock minutes the confirmatory run may take here (default {BUDGET_MINUTES})")
     p.add_argument("--pilot-slowdown", type=float, default=1.0,
@@ -108,19 +117,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from suite.cli.eval import build_parser as eval_parser, main as eval_main  # eval builds on args.py
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    top, parsers = build_parsers()
+    top, parsers = build_parsers(budget=False)
     command, rest = split_command(argv, list(COMMANDS), [parsers["run"], eval_parser()], DEFAULT_COMMAND)
     if command == "eval":
         return eval_main(rest)
+    if command == "preregister":
+        add_budget_options(parsers["preregister"])
     args = top.parse_args([command, *rest])
     parser = parsers[command]
     try:
         import_plugins(args.plugin)
     except PluginError as exc:
         parser.error(str(exc))
-    tasks = all_tasks()
     if args.list:
-        print(listing(tasks))
+        print(listing(all_tasks()))
         return 0
     if command in ("report", "preregister"):
         check_readable_folder(args, command, parser)  # before planning: one line, not notices and then it
@@ -151,11 +161,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = (lambda *a: None) if args.quiet else print
     started = time.perf_counter()
     if command == "run":
+        from suite.run.runner import run_sweep
+
         with signals_as_exit():
             records = run_sweep(configs, args.out, execution, log=log)
     else:
         log(f"{len(records)} of {len(configs)} runs of this sweep are cached under {args.out}")
     finished = [r for r in records if r["status"] in FINISHED]
+    from suite.judge.report import write_outputs  # the judging stack, once there is something to judge
+
     summary = write_outputs(args.out, finished, command=reproduce, preset=args.preset, log=log)
     print(summary)
     log(f"done in {time.perf_counter() - started:.1f}s; tables in {args.out / 'tables'}")
@@ -196,6 +210,8 @@ def preregister(args: argparse.Namespace, configs: list[RunConfig], parser, comm
     path = seed_blocks.registration_path()
     if args.budget_minutes <= 0 or args.pilot_slowdown <= 0:
         parser.error("--budget-minutes and --pilot-slowdown must be positive")
+    from suite.judge.report import write_preregistration
+
     registration = write_preregistration(records, path, command, args.budget_minutes, args.pilot_slowdown)
     print(f"wrote {path} from {len(records)} pilot runs")
     for task, entry in registration["tasks"].items():
@@ -223,6 +239,8 @@ def plan(args: argparse.Namespace) -> tuple[list[RunConfig], Execution]:
     if args.backend == "ray" and args.device.startswith("cuda:"):
         raise ConfigError(f"with --backend ray use --device cuda, not {args.device}: Ray gives each run a GPU "
                           "of its own")
+    from suite.run.runner import plan_execution  # worker pools: imported once a sweep is planned
+
     execution = plan_execution(args.workers, args.device, args.plugin, progress=sys.stderr.isatty())
     if args.save_models and args.backend == "ray":
         raise ConfigError("--save-models does not work with --backend ray yet: the weights would stay on "

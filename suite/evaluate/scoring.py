@@ -1,7 +1,7 @@
 """Score a model that already exists on minimal-pair sets and on the suite's own probes, with no training.
 
 Every model is seen through `WordLM`: a network that maps ids [B, T] to logits, and a way to turn
-words into its ids. A word's score sums its pieces (suite.probes.continuation_logprobs); the suite's
+words into its ids. A word's score sums its pieces (suite.models.scoring.continuation_logprobs); the suite's
 sentence boundary `<eos>` becomes the model's start id when it opens a sequence and its end id
 elsewhere. Results are cached apart from the run records, as `evals/<model key>/<test-set hash>.json`
 (model key: run id, or a hash naming an external model), so adding a test set never changes a run id.
@@ -23,12 +23,10 @@ from torch import nn
 from suite.run.checkpoints import SavedModel
 from suite.core.config import ConfigError, RunConfig
 from suite.data.batches import EOS
-from suite.core.items import from_compact, item_row, to_compact
 from suite.models.scoring import continuation_logprobs
 from suite.run.outputs import write_json_atomic
-from suite.judge.stats import wilson_ci
-from suite.judge.eval_tables import who as _who
 from suite.run.evals_cache import EVAL_FORMAT, cached_eval, eval_path, load_evals  # noqa: F401
+from suite.evaluate.probes import Choice, ProbeProvider
 from suite.evaluate.testsets import MinimalPair, load_testset
 
 PROBES_KEY = "task-probes"  # the cache name of a saved run's own task probes
@@ -133,6 +131,8 @@ class PairScores:
     oov: str | None = None  # the unknown-word policy, where one applies
 
     def summary(self) -> dict[str, Any]:
+        from suite.judge.stats import wilson_ci  # the judging stack (scipy, statsmodels) only once scoring
+
         errors = sum(not r["correct"] for r in self.rows)
         ci = wilson_ci(errors, len(self.rows))
         return {"items": self.total, "scored": len(self.rows), "unscorable": self.unscorable,
@@ -189,22 +189,13 @@ def score_items(lm: WordLM, items: Sequence[MinimalPair], batch_size: int = 64) 
 
 def _row(index: int, item: Any, margin: float) -> dict[str, Any]:
     """An item row, with the condition (Gulordava's original / nonce) where the test set gives one."""
+    from suite.core.items import item_row  # pandas: only once scoring (the command line imports this module)
+
     row = item_row(index, item, margin)
     condition = (getattr(item, "meta", None) or {}).get("condition")
     if condition is not None:
         row["condition"] = condition
     return row
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A K-way probe: which of `options` follows `prefix` (the recall task's "she finally printed her ___")."""
-
-    prefix: tuple[str, ...]
-    options: tuple[str, ...]
-    answer: int  # index of the right option
-    source: str = ""
-    distance: int | None = None
 
 
 def score_choices(lm: WordLM, choices: Sequence[Choice], batch_size: int = 64) -> PairScores:
@@ -226,7 +217,7 @@ def score_choices(lm: WordLM, choices: Sequence[Choice], batch_size: int = 64) -
         choice = choices[index]
         mine = scores[start:start + len(choice.options)]
         rest = [v for k, v in enumerate(mine) if k != choice.answer]
-        rows.append(item_row(index, choice, mine[choice.answer] - max(rest)))
+        rows.append(_row(index, choice, mine[choice.answer] - max(rest)))
     return PairScores(rows, len(choices), len(choices) - len(rows), missing.most_common(20))
 
 
@@ -260,6 +251,8 @@ def evaluate_items(lm: WordLM, testset: str, digest: str, items: Callable[[], Se
     """(result, cache hit) of `lm` on the items named `testset`, cached under `digest` (and the unknown-word
     policy); `items` is only called on a cache miss; `scorer` defaults to minimal pairs (score_items). A cached
     entry that is not what it claims (shape, model, test-set hash, counts) is set aside and redone."""
+    from suite.core.items import to_compact  # pandas only once scoring, as in _row
+
     target = eval_path(out_dir, lm.key, digest + (f"-oov-{lm.oov}" if lm.oov else ""))
     hit = cached_eval(target)
     if hit is not None:
@@ -285,6 +278,8 @@ SUMMARY_NUMBERS = ("items", "scored", "unscorable", "errors", "error_rate", "err
 def cache_problem(result: dict, model_key: str, digest: str) -> str | None:
     """Why a cached evaluation cannot be trusted, or None: it must name this model and this test set's hash,
     and its summary must be what its item rows say (scored items, errors, error rate)."""
+    from suite.core.items import from_compact  # pandas only once reading the cache, as in _row
+
     if result.get("model_key") != model_key or result.get("testset_sha256") != digest:
         return "it names another model or test-set content"
     summary, rows = result.get("summary"), result.get("item_rows")
@@ -342,44 +337,20 @@ def evaluate_run_probes(saved: SavedModel, out_dir: Path, device: str = "cpu") -
     return result, False
 
 
-def evaluate_agreement_probes(lm: WordLM, seed: int, size: str, out_dir: Path) -> tuple[dict, bool]:
-    """An external model on the agreement task's held-out items (seed, preset size), cached like a test set."""
-    name = f"agreement-probes-{size}-seed{seed}"
-    return evaluate_items(lm, name, name, lambda: agreement_probe_items(seed, size), out_dir)
+SCORERS: dict[type, Callable[[WordLM, Sequence], PairScores]] = {MinimalPair: score_items, Choice: score_choices}
 
 
-def evaluate_recall_probes(lm: WordLM, seed: int, size: str, out_dir: Path) -> tuple[dict, bool]:
-    """An external model on the recall task's test stories (seed, preset size): the key among K items."""
-    name = f"recall-probes-{size}-seed{seed}"
-    return evaluate_items(lm, name, name, lambda: recall_probe_choices(seed, size), out_dir, score_choices)
-
-
-def _probe_data(task_name: str, seed: int, size: str):
-    """A task's prepared data for a seed and preset size, exactly as its runs see it."""
-    from suite.run.sweep import run_options
-    from suite.task import get_task
-
-    task = get_task(task_name)
-    settings = task.settings(size)
-    cfg = RunConfig(task_name, train=settings.train, seed=seed, options=run_options(task, settings.options))
-    return task.prepare(cfg)
-
-
-def agreement_probe_items(seed: int, size: str = "quick") -> list[MinimalPair]:
-    """The agreement task's held-out minimal pairs for a seed and preset size: what external models
-    are scored on, so their numbers sit beside the suite's trained models on the same items."""
-    return list(_probe_data("agreement", seed, size).extra["probe_items"])
-
-
-def recall_probe_choices(seed: int, size: str = "quick") -> list[Choice]:
-    """The recall task's test stories as K-way choices, with the same prefix its runs are scored on."""
-    data = _probe_data("recall", seed, size)
-    items = tuple(data.extra["items"])
-    return [Choice((EOS, *story.prefix), items, items.index(story.key), f"recall d={d}", d)
-            for d, stories in sorted(data.extra["test"].items()) for story in stories]
+def evaluate_task_probes(lm: WordLM, provider: ProbeProvider, seed: int, size: str, out_dir: Path
+                         ) -> tuple[dict, bool]:
+    """An external model on a task's probes (suite.evaluate.probes: seed, preset size), cached like a test set
+    under the provider's name; the items are made only on a cache miss."""
+    name = provider.name(seed, size)
+    return evaluate_items(lm, name, name, lambda: provider.items(seed, size), out_dir, SCORERS[provider.kind])
 
 
 def summary_line(result: dict, hit: bool) -> str:
+    from suite.judge.eval_tables import who as _who  # the tables' naming of a model: pandas only once printing
+
     s, who = result["summary"], _who(result["model"])
     name = f"{who['model']}" + (f" seed {who['seed']}" if who["seed"] is not None else "")
     head = f"{name:<28} {Path(result['testset']).name:<24}"
