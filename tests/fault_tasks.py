@@ -2,7 +2,6 @@
 own worker, so the runner's fault handling can be exercised in seconds."""
 import os
 import signal
-import threading
 import time
 from pathlib import Path
 
@@ -19,12 +18,10 @@ class SleepOptions(TaskOptions):
     seconds: float = 0.0
     log: str = ""
     kill_seed: int = -1
-    gate: bool = False  # wait (in this process) until a test sets GATE, at most GATE_SECONDS
-    meet: int = 0  # wait until `log` shows runs started by this many processes, at most GATE_SECONDS
+    meet: int = 0  # wait until `log` shows runs started by this many processes, at most MEET_SECONDS
 
 
-GATE = threading.Event()
-GATE_SECONDS = 60.0
+MEET_SECONDS = 60.0
 
 
 @register_task
@@ -47,12 +44,10 @@ class SleepTask(Task):
         if cfg.seed == cfg.options["kill_seed"]:
             os.kill(os.getpid(), signal.SIGKILL)
         meet = cfg.options.get("meet", 0)
-        deadline = time.monotonic() + GATE_SECONDS
+        deadline = time.monotonic() + MEET_SECONDS
         while meet and len({pid for event, _, pid in log_lines(log) if event == "start"}) < meet \
                 and time.monotonic() < deadline:
             time.sleep(0.05)  # polled: the other process may take any time to start under load
-        if cfg.options.get("gate"):
-            GATE.wait(GATE_SECONDS)
         time.sleep(cfg.options["seconds"])
         if log:
             with open(log, "a") as f:

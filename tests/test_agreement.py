@@ -179,7 +179,7 @@ def cfg(task="agreement", **options):
     ({"heldout_fraction": None}, "agreement option heldout_fraction must be a number in (0, 0.5); got null"),
     ({"nonce": "abc"}, "agreement option nonce must be true or false; got 'abc'"),
     ({"max_intervening": 9}, "agreement option max_intervening must be an integer in [1, 5]; got 9"),
-    ({"testset": "x.csv"}, "run_suite.py eval --testset FILE"),
+    ({"testset": "x.csv"}, "unknown agreement option 'testset'; valid: train_sentences"),
 ])
 def test_bad_options_are_one_line_config_errors(options, says):
     with pytest.raises(ConfigError) as err:

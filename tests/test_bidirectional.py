@@ -193,9 +193,12 @@ def test_each_reader_knows_exactly_the_right_only_tags_within_its_reach():
     assert all(m["valid_token_accuracy"] > 0.8 and "valid_right_only_accuracy" in m for m in result.values())
 
 
-def test_loading_the_task_packages_registers_the_report():
-    """In a fresh interpreter, as `run_suite.py` starts: the task comes with its report."""
-    code = ("from suite.task import all_tasks; all_tasks(); from suite.judge.task_report import REPORTS; "
-            "assert REPORTS['bidirectional'].tasks == ('bidir_tag',)")
+def test_the_judge_finds_the_report_beside_the_task_package():
+    """In a fresh interpreter, as `run_suite.py report` starts: the task packages do not import their reports
+    (measuring apart from judging); the judge loads tasks/<pkg>/report.py when it judges."""
+    code = ("import sys; from suite.task import all_tasks; all_tasks(); "
+            "assert 'tasks.bidirectional.report' not in sys.modules; "
+            "from suite.judge.task_report import load_reports; "
+            "assert load_reports()['bidirectional'].tasks == ('bidir_tag',)")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)

@@ -85,7 +85,7 @@ def verdict_table(claims_json: dict[str, Any]) -> str:
         verdict = MARKS.get(c["verdict"], c["verdict"])
         if c["status"] != CONFIRMATORY:
             verdict += f" ({c['status']})"
-        effect = "; ".join(_part_effect(p) for p in c["parts"]) or "–"
+        effect = "; ".join(_part_effect(p) for p in c["parts"]) or c.get("effect") or "–"  # a claim without parts
         lines.append(f"| {_cell(c['claim'])} | {_cell(c['source'])} | {verdict} | {_cell(effect)} |")
     return "\n".join(lines)
 
