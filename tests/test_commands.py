@@ -1,7 +1,11 @@
 """run_suite.py's sub-commands: found wherever they stand, each doing what it says, the reproduction command
 written from what was parsed, and `preregister` planning the confirm preset from a finished pilot."""
 import json
+import os
 import shlex
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from fault_tasks import unregister
@@ -151,3 +155,15 @@ def test_an_unreadable_corpus_folder_is_one_line_and_exit_2(tmp_path, capsys):
     finally:
         folder.chmod(0o755)
     assert code == 2 and err.count("\n") == 1 and "Permission denied" in err
+
+
+@pytest.mark.parametrize("argv", [["--list"], ["--preset", "smoke", "--dry-run"]])
+def test_output_into_a_reader_that_has_gone_is_exit_141_without_a_traceback(argv):
+    # before the fix: `--dry-run | head -1` ended in a BrokenPipeError traceback
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line: every write fails, whatever the buffer size
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, str(root / "run_suite.py"), *argv], stdout=write,
+                          stderr=subprocess.PIPE, text=True, cwd=root, timeout=120)
+    os.close(write)
+    assert (done.returncode, done.stderr) == (141, "")

@@ -129,3 +129,15 @@ def test_a_plugin_cell_whose_state_has_the_wrong_shape_is_refused_before_trainin
 def test_a_well_formed_plugin_cell_passes_the_forward_check():
     from examples.mgu_cell import MGUCell  # noqa: F401  (registers mgu)
     preflight.check_plugin_model(RunConfig("grammar_lm", ModelConfig(arch="mgu", hidden=8)), "lm")
+
+
+@pytest.mark.parametrize("spec, says", [
+    ("my_corpus/", "corpus folder 'my_corpus/' does not exist; give a folder with train/valid/test files"),
+    ("my corpus", "corpus 'my corpus' is neither a local folder (none at that path) nor a valid Hugging Face"),
+])
+def test_a_missing_folder_is_not_reported_as_an_unreachable_hub(spec, says):
+    # before the fix: the README's `--corpus my_corpus/` read "cannot reach the Hugging Face hub … (Repo id
+    # must use alphanumeric chars …)"; both refusals come before any network call
+    with pytest.raises(ConfigError) as err:
+        preflight.check_hub_dataset(spec, timeout=0.01)
+    assert str(err.value).startswith(says) and "\n" not in str(err.value)

@@ -138,11 +138,17 @@ def check_hub_dataset(spec: str, timeout: float = HUB_TIMEOUT_SECONDS) -> None:
     if any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")):
         return
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import RepositoryNotFoundError
+    from huggingface_hub.errors import HFValidationError, RepositoryNotFoundError
 
+    if spec.endswith(("/", os.sep)):  # written as a folder: the folder is missing, whatever the hub holds
+        raise ConfigError(f"corpus folder '{spec}' does not exist; give a folder with train/valid/test files, "
+                          "or a hub name such as wikitext:wikitext-2-raw-v1")
     name, _, config = spec.partition(":")
     try:
         info = HfApi().dataset_info(name, timeout=timeout)
+    except HFValidationError:
+        raise ConfigError(f"corpus '{spec}' is neither a local folder (none at that path) nor a valid Hugging "
+                          "Face hub name (owner/name[:config], e.g. wikitext:wikitext-2-raw-v1)") from None
     except RepositoryNotFoundError:
         raise ConfigError(f"no dataset '{name}' on the Hugging Face hub; give an existing hub name such as "
                           "wikitext:wikitext-2-raw-v1, or a local folder with train/valid/test files") from None
