@@ -63,6 +63,26 @@ def test_a_part_the_pilot_did_not_produce_reads_unplanned_not_changed(rule_modul
     assert prereg.status(wider, set(range(2000, 2010)), registration).startswith(prereg.CHANGED)
 
 
+def test_a_claim_with_fewer_parts_than_registered_is_not_read_as_a_changed_rule(rule_module):
+    # a quick run where no task passes a positive control has no parts at all: its rule did not change
+    registration = prereg.plan([claim(list(np.random.default_rng(0).normal(0.1, 0.05, 8)))], ["task_a"],
+                               {"seeds": list(range(8))})
+    none = Claim("test.claim", "an effect exists", "a paper", "per seed, t-interval", "inconclusive", "",
+                 code=("rule_for_prereg_test",))
+    assert prereg.status(none, {0}, registration) == prereg.EXPLORATORY_SEEDS
+    assert prereg.status(none, {2000}, registration) == prereg.CONFIRMATORY
+
+
+def test_a_registered_part_whose_rule_drifted_with_the_data_reads_changed(rule_module):
+    registration = prereg.plan([claim(list(np.random.default_rng(0).normal(0.1, 0.05, 8)))], ["task_a"],
+                               {"seeds": list(range(8))})
+    c = Claim("test.claim", "an effect exists", "a paper", "per seed, t-interval", "inconclusive", "",
+              code=("rule_for_prereg_test",))
+    drifted = claim_from_parts(c, [judge_part("lstm", Rule(MEAN, 0.01, 0.07, "from the data"), [0.1, 0.12],
+                                              tasks=("task_a",))])
+    assert prereg.status(drifted, {2000}, registration).startswith(prereg.CHANGED + " (part rules differ")
+
+
 def test_the_plan_gives_each_task_the_seeds_its_parts_need_and_never_more_than_the_cap(rule_module):
     rng = np.random.default_rng(1)
     quiet = claim(list(rng.normal(0.10, 0.02, 10)))

@@ -102,3 +102,12 @@ def test_a_new_report_removes_the_pages_and_tables_only_the_previous_one_wrote(t
     assert not (tmp_path / "report" / "depth.md").exists() and not (tmp_path / "tables" / "depth_skip.csv").exists()
     assert "report/depth.md" not in (tmp_path / "REPORT.md").read_text()
     assert (tmp_path / "report" / "grammar_lm.md").exists() and (tmp_path / "tables" / "my_notes.csv").exists()
+
+
+def test_the_family_policy_states_a_bound_only_over_confirmatory_claims():
+    from suite.judge.preregistration import CONFIRMATORY, EXPLORATORY_SEEDS
+    from suite.judge.verdicts import family_policy
+    c = Claim("x.y", "s", "p", "r", "reproduced", "")
+    assert "every verdict here is exploratory" in family_policy([(c, EXPLORATORY_SEEDS, "")])
+    two = family_policy([(c, CONFIRMATORY, ""), (c, CONFIRMATORY, "")])
+    assert "Of the 2 confirmatory claims, 2 read reproduced" in two and "at most 0.05" in two  # 2 × 2.5 %

@@ -31,11 +31,13 @@ UNPLANNED = "exploratory: parts the pilot could not plan"
 # --------------------------------------------------------------------------- rule hashes
 
 
-def rule_hash(claim: Claim) -> str:
+def rule_hash(claim: Claim, part_rules: list[dict[str, Any]] | None = None) -> str:
     """Hash of everything that decides a claim's verdict from its records: statement and rule in words, every
     distinct part rule (test, thresholds, design effect, unit), and the source of the modules that compute its
-    statistic and verdict (the claim's own and the judging core). Data never enters it."""
-    rules = sorted({json.dumps(dataclasses.asdict(p.rule), sort_keys=True) for p in claim.parts})
+    statistic and verdict (the claim's own and the judging core). `part_rules` replaces the claim's own parts'
+    rules (as dicts), to recompute a registered hash from the parts the registration lists."""
+    part_rules = [dataclasses.asdict(p.rule) for p in claim.parts] if part_rules is None else part_rules
+    rules = sorted({json.dumps(r, sort_keys=True) for r in part_rules})
     code = {name: _source_digest(name) for name in sorted({*claim.code, *JUDGING_CORE})}
     payload = {"id": claim.id, "statement": claim.statement, "rule": claim.rule, "part_rules": rules, "code": code}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
@@ -132,14 +134,19 @@ def status(claim: Claim, seeds: set[int], registration: dict[str, Any] | None) -
     if entry is None:
         return NOT_REGISTERED
     if entry["rule_hash"] != rule_hash(claim):
-        planned = {p["name"] for p in entry["parts"]}
+        # Which parts a claim has depends on the data (a task the pilot did not run, a positive control passed or
+        # failed), so the hash over the parts present can differ with no rule changed. The rule is unchanged
+        # when the registered hash comes back from the registered parts' rules with today's statement and code.
+        if entry["rule_hash"] != rule_hash(claim, [p["rule"] for p in entry["parts"]]):
+            return f"{CHANGED} (registered {entry['rule_hash']}, now {rule_hash(claim)})"
+        planned = {p["name"]: json.dumps(p["rule"], sort_keys=True) for p in entry["parts"]}
+        drifted = [p.name for p in claim.parts
+                   if p.name in planned and json.dumps(dataclasses.asdict(p.rule), sort_keys=True) != planned[p.name]]
+        if drifted:  # the same code gave a registered part another rule: a threshold drawn from the data
+            return f"{CHANGED} (part rules differ from the registered ones: {'; '.join(drifted)})"
         unplanned = [p.name for p in claim.parts if p.name not in planned]
-        as_registered = dataclasses.replace(claim, parts=[p for p in claim.parts if p.name in planned])
-        if unplanned and entry["rule_hash"] == rule_hash(as_registered):
-            # The same code and thresholds, but parts the pilot's data did not produce (a task the pilot did
-            # not run, or one whose positive control it failed): the rule did not change, the plan lacks them.
+        if unplanned:
             return f"{UNPLANNED} ({'; '.join(unplanned)})"
-        return f"{CHANGED} (registered {entry['rule_hash']}, now {rule_hash(claim)})"
     if seeds and min(seeds) < registration["confirmatory_start"]:
         return EXPLORATORY_SEEDS
     return CONFIRMATORY

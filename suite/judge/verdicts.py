@@ -68,6 +68,9 @@ def family_policy(claims: list[tuple[Claim, str, str]]) -> str:
     """The stated policy for the family of claims, with its bound for this report."""
     judged = [c for c, status, _ in claims if status == CONFIRMATORY]
     reproduced = sum(c.verdict == REPRODUCED for c in judged)
+    if not judged:  # e.g. a quick run on exploratory seeds: no bound to state
+        return ("No claim in this sweep is confirmatory (judged under its pre-registered rule on the confirmatory "
+                "seeds), so no family bound applies: every verdict here is exploratory.")
     return (f"No family-wise correction: each claim is an intersection–union test (every part must clear its "
             f"one-sided {FALSE_REPRODUCED_RATE:.1%} bound, RATES parts also a Fisher test at {EXACT_ALPHA}), so a "
             f"claim whose effect is absent reads reproduced at most {FALSE_REPRODUCED_RATE:.1%} of the time. Of the "
