@@ -224,3 +224,29 @@ def test_the_task_gives_its_error_rates_as_counts_of_item_rows(corpus):
                                                      int((table["attractors"] > 0).sum()))
     assert lm.counts(record, "error_top_cell") == (int(plural[top].sum()), int(top.sum()))
     assert lm.counts(record, "n_items") is None and lm.counts({}, "error_rate") is None
+
+
+@pytest.mark.parametrize("size", ["smoke", "quick", "standard", "paper"])
+def test_both_objectives_share_one_step_cap_and_stop_on_their_own_validation(size):
+    lm, number = get_task("agreement").settings(size).train, get_task("agreement_number").settings(size).train
+    assert lm.steps == number.steps
+    assert lm.patience is not None and lm.patience == number.patience
+    assert lm.eval_every == number.eval_every < lm.steps
+
+
+def test_budget_table_reports_the_cap_and_the_steps_each_objective_used():
+    from tasks.agreement.report import budget_table
+
+    def record(task, arch, used, stopped):
+        record.n = getattr(record, "n", 0) + 1
+        return {"run_id": f"r{record.n}", "status": "ok", "config": {"task": task, "model": {"arch": arch}, "train": {"steps": 1200}},
+                "training": {"steps": used, "stopped_by": stopped}}
+    table = budget_table([record("agreement", "lstm", 1200, "steps"),
+                          record("agreement_number", "lstm", 300, "early_stopping"),
+                          record("agreement_number", "lstm", 420, "early_stopping"),
+                          record("agreement_number", "lstm", 1200, "steps")])
+    rows = {r["objective"]: r for r in table.to_dict("records")}
+    assert rows["language model"]["steps_used_median"] == 1200 and rows["language model"]["stopped_early"] == 0
+    number = rows["number prediction"]
+    assert (number["step_cap"], number["steps_used_min"], number["steps_used_median"], number["steps_used_max"],
+            number["stopped_early"], number["runs"]) == (1200, 300, 420, 1200, 2, 3)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from suite.judge import plots
-from suite.judge.analysis import ok_runs, put, train_field
+from suite.judge.analysis import label, ok_runs, put, train_field
 from suite.judge.claims import CALIBRATION, Check, Claim
 from suite.judge.task_report import TaskReport, register_report
 from suite.task import SIZES
@@ -35,6 +35,26 @@ def cell_table(records: list[dict]) -> pd.DataFrame:
     rows = [{"intervening_nouns": int(c.split(",")[0]), "attractors": int(c.split(",")[1]),
              "test_items": cells["test"].get(c, 0), "train_sentences": cells["train"].get(c, 0)} for c in keys]
     return pd.DataFrame(rows)
+
+
+def budget_table(records: list[dict]) -> pd.DataFrame:
+    """Per objective and model: the shared cap on steps and the steps each objective used before its own
+    validation loss stopped improving — the number-vs-LM claim compares objectives, not budgets."""
+    rows = []
+    for (task, model), runs in _by_objective_and_model(ok_runs(records, LM_TASK, NUMBER_TASK)).items():
+        used = sorted(int((r.get("training") or {}).get("steps", 0)) for r in runs)
+        stopped = sum((r.get("training") or {}).get("stopped_by") == "early_stopping" for r in runs)
+        rows.append({"objective": OBJECTIVES[task], "model": model, "runs": len(runs),
+                     "step_cap": int(train_field(runs[0], "steps")), "steps_used_median": used[len(used) // 2],
+                     "steps_used_min": used[0], "steps_used_max": used[-1], "stopped_early": stopped})
+    return pd.DataFrame(rows)
+
+
+def _by_objective_and_model(runs: list[dict]) -> dict[tuple[str, str], list[dict]]:
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in runs:
+        groups.setdefault((r["config"]["task"], label(r)), []).append(r)
+    return dict(sorted(groups.items()))
 
 
 def error_table(items: pd.DataFrame) -> pd.DataFrame:
@@ -134,7 +154,7 @@ class AgreementReport(TaskReport):
 
     def tables(self, records: list[dict]) -> dict[str, pd.DataFrame]:
         items = evidence.items_frame(records)
-        tables = {"agreement_cells": cell_table(records)}
+        tables = {"agreement_cells": cell_table(records), "agreement_budget": budget_table(records)}
         if items.empty or not evidence.has_annotations(items):
             missing = evidence.runs_without_items(records)
             tables["agreement_missing"] = pd.DataFrame([{"runs_without_item_rows": missing,
@@ -186,7 +206,7 @@ def calibration_check(items: pd.DataFrame, records: list[dict]) -> Check:
           (items["attractors"] == items["intervening_nouns"])
     gated = items[(items["task"] == LM_TASK) & items["model"].isin(GATED_ARCHS) & top]
     number = items[(items["task"] == NUMBER_TASK) & ~items["model"].str.endswith("(nonce)")]
-    standard = Agreement.LM_STEPS[SIZES.index("standard")]
+    standard = Agreement.STEPS[SIZES.index("standard")]
     if any(train_field(r, "steps") != standard for r in ok_runs(records, LM_TASK)):
         return Check("agreement.calibrated", statement, None, f"calibrated for the standard budget ({standard} "
                      "LM steps); this sweep trained others", rule, CALIBRATION)
