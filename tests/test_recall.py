@@ -309,3 +309,13 @@ def test_bad_input_on_the_command_line_is_one_line_and_exit_2(tmp_path, capsys, 
     assert exit_info.value.code == 2
     assert err.count("\n") == 1 and expected.format(file=bad) in err and "Traceback" not in err
     assert not out.exists()
+
+
+
+def test_stacks_stay_out_of_recall_at_standard_and_paper_where_no_claim_compares_them():
+    from suite.task import get_task
+
+    task, stack = get_task("recall"), ModelConfig(arch="lstm", layers=2, hidden=64)
+    assert task.variants(stack, "standard") == [] and task.variants(stack, "paper") == []
+    assert task.variants(stack, "quick")  # quick keeps its stack: the smallest end-to-end look at every model
+    assert task.variants(ModelConfig(arch="lstm", hidden=64), "standard")
