@@ -71,7 +71,6 @@ class Clipping(Task):
     name = "clipping"
     description = "exploding gradients: unstable SGD with and without norm clipping, and an effective-step control"
     objective = "lm"
-    headline = ()  # pooled over thresholds per label it would mean nothing; see clipping_divergence
     Options = ClippingOptions
 
     def settings(self, size: str) -> TaskSettings:

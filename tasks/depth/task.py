@@ -42,7 +42,7 @@ class Depth(Task):
     description = ("stacks of 1–8 layers, no skips vs residual vs highway: test loss and the gradient "
                    "norm reaching the first layer (grammar corpus)")
     objective = "lm"
-    headline = ("test_ppl",)
+    numeric_metrics = ("test_ppl",)
     Options = DepthOptions
 
     def settings(self, size: str) -> TaskSettings:

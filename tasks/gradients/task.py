@@ -50,7 +50,7 @@ class Gradients(Task):
     name = "gradients"
     description = "‖∂J⁽ⁱ⁾/∂h⁽ʲ⁾‖ against distance: vanilla RNN over a ρ grid; architectures before/after training"
     objective = "lm"
-    headline = ("bound_violations",)  # slopes pool ρ values and experiments; see the gradients_* tables
+    numeric_metrics = ("bound_violations",)
     Options = GradientsOptions
 
     def settings(self, size: str) -> TaskSettings:

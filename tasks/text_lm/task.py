@@ -69,8 +69,8 @@ class TextLM(Task):
     name = "text_lm"
     description = "language modelling on natural text via `datasets` (perplexity per token and per word)"
     objective = "lm"
-    headline = ("test_ppl_word",)
-    tuning = ("train.lr",)  # LEARNING_RATES; chosen per seed on validation perplexity (Task.validation_score)
+    numeric_metrics = ("test_ppl_word",)
+    tuning = ("train.lr",)  # LEARNING_RATES; chosen per seed on validation perplexity (by its report)
     Options = TextLMOptions
 
     def settings(self, size: str) -> TaskSettings:
