@@ -4,9 +4,9 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig, option
 from suite.data.batches import StreamBatcher, Vocab
-from suite.core.options import TaskOptions, option
+from suite.core.options import TaskOptions
 from suite.task import TASKS, Task, TaskData, all_tasks, by_size, check_run_config, register_task
 
 

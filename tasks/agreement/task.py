@@ -13,9 +13,9 @@ from typing import Any
 
 import torch
 
-from suite.core.config import ModelConfig, RunConfig, TrainConfig
+from suite.core.config import ModelConfig, RunConfig, TrainConfig, option
 from suite.data.batches import SentenceBatcher, collate
-from suite.core.options import TaskOptions, option
+from suite.core.options import TaskOptions
 from suite.task import Task, TaskData, TaskSettings, by_size, register_task
 from suite.evaluate.testsets import score_pairs
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
-from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.core.options import TaskOptions, option
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig, option
+from suite.core.options import TaskOptions
 from suite.data.batches import Example, SentenceBatcher, Vocab, collate
 from suite.models.registry import ARCHITECTURES
 from suite.task import Task, TaskData, TaskSettings, by_size, register_task

@@ -19,8 +19,8 @@ from typing import Any
 
 import torch
 
-from suite.core.config import RunConfig, TrainConfig
-from suite.core.options import TaskOptions, option
+from suite.core.config import RunConfig, TrainConfig, option
+from suite.core.options import TaskOptions
 from suite.data.batches import StreamBatcher, Vocab, sentence_stream
 from suite.data.grammar import generate
 from suite.models.zoo import build_model, count_parameters

@@ -12,9 +12,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig, option
 from suite.data.batches import SentenceBatcher, Vocab
-from suite.core.options import TaskOptions, option
+from suite.core.options import TaskOptions
 from suite.models.registry import ARCHITECTURES
 from suite.task import Task, TaskData, TaskSettings, by_size, register_task
 
