@@ -47,11 +47,13 @@ def test_a_shipped_report_chooses_as_the_tasks_own_tuning_rule_did():
     assert report_of("recall").validation_score({"metrics": {}}) == (-math.inf, -math.inf)
 
 
-@pytest.mark.parametrize("task", sorted(all_tasks()))
-def test_every_summary_metric_is_one_the_run_cache_checks_is_a_number(task):
+def test_every_summary_metric_is_one_the_run_cache_checks_is_a_number():
     """The summary table reads the report's headline; the run cache sets aside a record whose
-    `Task.numeric_metrics` are not numbers: every headline metric must be among them."""
-    assert set(report_of(task).headline) <= set(all_tasks()[task].numeric_metrics)
+    `Task.numeric_metrics` are not numbers: every headline metric of a shipped task must be among them."""
+    shipped = {name: task for name, task in all_tasks().items() if type(task).__module__.startswith("tasks.")}
+    unchecked = {name: sorted(set(report_of(name).headline) - set(task.numeric_metrics))
+                 for name, task in shipped.items()}
+    assert len(shipped) == 10 and {name: left for name, left in unchecked.items() if left} == {}
 
 
 def test_task_modules_are_imported_beside_the_tasks_that_have_one():
