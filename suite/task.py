@@ -8,7 +8,8 @@ claims) lives apart, in a `TaskReport` (suite/judge/task_report.py). Task packag
 from __future__ import annotations
 
 import functools
-import math
+import importlib
+import importlib.util
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
@@ -74,7 +75,9 @@ class Task:
     description: str = ""
     objective: str = "lm"  # lm | classify | tag
     Options: type[TaskOptions] = TaskOptions
-    headline: tuple[str, ...] = ()  # metrics shown in the cross-task summary table
+    # metrics an ok record must give as numbers (or null): the run cache sets aside one that does not
+    # (suite/run/records.py), so the summary table (its report's `headline`) never reads text as a value
+    numeric_metrics: tuple[str, ...] = ()
     tuning: tuple[str, ...] = ()  # config fields its variants sweep as a tuning grid, e.g. ("train.lr",)
 
     # ----- configuration
@@ -128,23 +131,6 @@ class Task:
         """Hook: more fields for the run record that are not metrics (e.g. corpus provenance)."""
         return {}
 
-    # ----- how the judging side reads this task's records
-    def validation_score(self, record: dict[str, Any]) -> Any:
-        """How a point of the tuning grid is chosen per seed, on validation data only (higher is better).
-        Default: the lower validation perplexity; a run without one (diverged) is never preferred."""
-        value = (record.get("metrics") or {}).get("valid_ppl")
-        return -value if isinstance(value, (int, float)) and math.isfinite(value) else -math.inf
-
-    def counts(self, record: dict[str, Any], metric: str) -> tuple[int, int] | None:
-        """(events, trials) behind a proportion metric of a finished record, so that tables give it a
-        binomial interval; None for a continuous metric. Default: the `<stem>correct` / `<stem>total`
-        fields a classifier or tagger records beside its `<stem>accuracy`."""
-        if not metric.endswith("accuracy"):
-            return None
-        stem, values = metric.removesuffix("accuracy"), record.get("metrics") or {}
-        events, trials = values.get(f"{stem}correct"), values.get(f"{stem}total")
-        return (int(events), int(trials)) if events is not None and trials else None
-
     def run(self, cfg: RunConfig, progress: bool = False) -> RunOutcome:
         """Prepare data, build, train, evaluate. Tasks that measure during training use the hooks;
         a task whose measurement is not a training run at all overrides this."""
@@ -186,6 +172,16 @@ def _load_task_packages() -> None:
 def all_tasks() -> dict[str, Task]:
     _load_task_packages()
     return TASKS
+
+
+def import_task_modules(module: str) -> None:
+    """Import `<package>.<module>` beside every registered task's module, where that package has one: how the
+    judge finds a task's `report` and `eval` its `probes` without naming a task package, and only when they
+    are asked for (so measuring, listing and refusing never load them)."""
+    for task in all_tasks().values():
+        package = type(task).__module__.rpartition(".")[0]
+        if package and importlib.util.find_spec(f"{package}.{module}") is not None:
+            importlib.import_module(f"{package}.{module}")
 
 
 def get_task(name: str) -> Task:

@@ -10,6 +10,7 @@ from torch import nn
 from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
 from suite.data.batches import EOS
 from suite.data.grammar import LEXICON
+from suite.judge.task_report import report_of
 from suite.task import check_run_config, get_task
 from suite.evaluate.testsets import MinimalPair, score_pairs
 from tasks.agreement.items import CorpusSpec, build_vocab, make_corpus, number_examples, to_item
@@ -212,13 +213,14 @@ def test_tiny_run_is_reproducible_and_writes_item_rows():
     assert rows["margin"].gt(0).eq(rows["correct"]).all()
 
 
-def test_the_task_gives_its_error_rates_as_counts_of_item_rows(corpus):
+def test_the_report_gives_the_tasks_error_rates_as_counts_of_item_rows(corpus):
     table = scored_table(PrefersSingular, corpus)  # errs exactly on plural subjects
     record = {"items": to_record(table)}
     plural = table["subject_plural"]
     top = (table["intervening_nouns"] == table["intervening_nouns"].max()) & \
           (table["attractors"] == table["intervening_nouns"])
-    lm = get_task("agreement")
+    lm = report_of("agreement")
+    assert report_of("agreement_number") is lm and lm.name == "agreement"
     assert lm.counts(record, "error_rate") == (int(plural.sum()), len(table))
     assert lm.counts(record, "error_attractors") == (int(plural[table["attractors"] > 0].sum()),
                                                      int((table["attractors"] > 0).sum()))

@@ -218,6 +218,15 @@ def test_help_and_refusals_load_no_judging_or_plotting(argv):
     assert "usage:" in printed or not printed  # help is printed; a refusal is on stderr
 
 
+def test_loading_every_task_and_listing_them_load_no_judging_or_plotting():
+    """A task package's measuring side never imports its judging side (a rules or outcomes module, and
+    through it scipy): only the judge and eval load report.py and probes.py, on demand."""
+    code = ("from suite.task import all_tasks\nall_tasks()\nfrom suite.cli.main import main\n"
+            "try:\n    main(['--list'])\nexcept SystemExit:\n    pass")
+    loaded, printed = modules_after(code)
+    assert loaded == [] and "grammar_lm" in printed
+
+
 def test_preregister_still_offers_its_budget_flags(capsys):
     from suite.cli.main import main
 

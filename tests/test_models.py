@@ -60,11 +60,25 @@ def test_bidirectional_language_model_is_refused():
         build_model(ModelConfig(bidirectional=True), 10, "lm")
 
 
-@pytest.mark.parametrize("bad", [dict(hidden=0), dict(layers=0), dict(hidden=-3), dict(dropout=1.0),
-                                 dict(init="xavier"), dict(skip="dense"), dict(spectral_radius=-1.0)])
-def test_impossible_shapes_and_names_are_refused(bad):
-    with pytest.raises(ConfigError):
+@pytest.mark.parametrize("bad, message", [
+    (dict(hidden=0), "model hidden must be an integer ≥ 1; got 0"),
+    (dict(layers=0), "model layers must be an integer ≥ 1; got 0"),
+    (dict(hidden=-3), "model hidden must be an integer ≥ 1; got -3"),
+    (dict(embed=-1), "model embed must be an integer ≥ 0; got -1"),
+    (dict(dropout=1.0), "model dropout must be a number in [0, 1); got 1.0"),
+    (dict(init="xavier"), "model init must be one of default, orthogonal, identity; got 'xavier'"),
+    (dict(skip="dense"), "model skip must be one of none, residual, highway; got 'dense'"),
+    (dict(softmax="sampled"), "model softmax must be one of full, adaptive; got 'sampled'"),
+    (dict(spectral_radius=-1.0), "model spectral_radius must be a number > 0 or null; got -1.0"),
+    (dict(softmax="adaptive", adaptive_cutoffs=(0, 5)), "model adaptive_cutoffs must be a list of numbers ≥ 1; "
+                                                        "got [0, 5]"),
+    (dict(softmax="adaptive", adaptive_cutoffs=(5, 3)), "model adaptive_cutoffs must be increasing positive ranks; "
+                                                        "got [5, 3]"),
+])
+def test_impossible_shapes_and_names_are_refused_in_one_line_saying_what_is_valid(bad, message):
+    with pytest.raises(ConfigError) as err:
         build_model(ModelConfig(**bad), 10)
+    assert str(err.value) == message
 
 
 @pytest.mark.parametrize("arch", ZOO)

@@ -3,8 +3,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from suite.core.config import ConfigError
-from suite.core.options import TaskOptions, option, option_names, parse_options
+from suite.core.config import ConfigError, option
+from suite.core.options import TaskOptions, option_names, parse_options
 
 
 @dataclass(frozen=True)

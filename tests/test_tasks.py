@@ -4,9 +4,9 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig, option
 from suite.data.batches import StreamBatcher, Vocab
-from suite.core.options import TaskOptions, option
+from suite.core.options import TaskOptions
 from suite.task import TASKS, Task, TaskData, all_tasks, by_size, check_run_config, register_task
 
 
@@ -76,13 +76,3 @@ def test_options_are_type_checked_before_any_run():
         check_run_config(RunConfig("zz_counting", options={"tokens": "abc"}))
     with pytest.raises(ConfigError, match="unknown zz_counting option 'colour'"):
         check_run_config(RunConfig("zz_counting", options={"colour": 1}))
-
-
-def test_an_accuracy_with_correct_and_total_fields_is_a_proportion_with_counts():
-    task = Task()
-    record = {"metrics": {"accuracy": 0.75, "correct": 3, "total": 4, "both_sides_accuracy": 0.5,
-                          "both_sides_correct": 1, "both_sides_total": 2, "test_ppl": 17.0, "long_accuracy": 1.0}}
-    assert task.counts(record, "accuracy") == (3, 4)
-    assert task.counts(record, "both_sides_accuracy") == (1, 2)
-    assert task.counts(record, "test_ppl") is None  # continuous
-    assert task.counts(record, "long_accuracy") is None  # no counts recorded: the summary falls back to t

@@ -146,5 +146,13 @@ def test_bf16_precision_trains_under_autocast_and_keeps_fp32_weights(softmax):
 
 def test_an_unknown_precision_is_a_config_error():
     from suite.core.config import ConfigError
-    with pytest.raises(ConfigError, match="unknown precision 'fp8'; valid: fp32, bf16"):
+    with pytest.raises(ConfigError, match="^train precision must be one of fp32, bf16; got 'fp8'$"):
         fit(tiny(), StreamBatcher(stream(), 8, 16), None, TrainConfig(steps=1, precision="fp8"))
+
+
+def test_every_declared_precision_has_its_autocast_type():
+    import dataclasses
+
+    from suite.training.trainer import PRECISIONS
+    declared = next(f for f in dataclasses.fields(TrainConfig) if f.name == "precision").metadata["choices"]
+    assert set(declared) == set(PRECISIONS)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import torch
 
-from suite.core.options import TaskOptions, option
+from suite.core.config import option
+from suite.core.options import TaskOptions
 from suite.data.batches import Vocab, sentence_stream
 from suite.data.grammar import generate
 

@@ -16,9 +16,6 @@ attractors and by distance) and are cached as `<task>-probes-<size>-seed<seed>`.
 """
 from __future__ import annotations
 
-import functools
-import importlib
-import importlib.util
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -66,19 +63,10 @@ def register_probes(task: str, kind: type = MinimalPair) -> Callable[[Callable],
     return register
 
 
-@functools.cache
-def _import_providers() -> None:
-    """Import the `probes` module beside every registered task's module (tasks/<name>/probes.py), if any."""
-    from suite.task import all_tasks  # the task layer sits below evaluate: a downward import
-    for task in all_tasks().values():
-        package = type(task).__module__.rpartition(".")[0]
-        if package and importlib.util.find_spec(f"{package}.probes") is not None:
-            importlib.import_module(f"{package}.probes")
-
-
 def load_probes() -> dict[str, ProbeProvider]:
     """Every registered probe provider, by task name in alphabetical order (the order `eval` scores them)."""
-    _import_providers()
+    from suite.task import import_task_modules  # the task layer sits below evaluate: a downward import
+    import_task_modules("probes")  # imports each module once: a second call finds them all in sys.modules
     return dict(sorted(PROVIDERS.items()))
 
 

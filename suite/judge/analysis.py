@@ -13,8 +13,8 @@ from typing import Any, Callable, Hashable, Iterable, Sequence
 from suite.core.families import BUILTIN_RECURRENT
 from suite.run.records import FINISHED  # noqa: F401  (re-exported for report modules)
 from suite.judge.stats import Interval, geometric_mean_ci, mean_ci, pooled_rate_ci
+from suite.judge.task_report import report_of
 from suite.task import all_tasks
-
 
 
 # --------------------------------------------------------------------------- records
@@ -114,11 +114,11 @@ def tuned_runs(records: Iterable[dict], fields: Sequence[str], score: Callable[[
 
 def chosen_runs(records: Iterable[dict]) -> list[dict]:
     """Every record of a task without a tuning grid, and the chosen point per seed of each task with one
-    (`Task.tuning`, `Task.validation_score`)."""
+    (`Task.tuning`, chosen by its report's `validation_score`)."""
     tasks, out = all_tasks(), []
     for name, group in group_by(records, task_of).items():
         task = tasks.get(name)
-        out += tuned_runs(group, task.tuning, task.validation_score) if task else group
+        out += tuned_runs(group, task.tuning, report_of(name).validation_score) if task else group
     return out
 
 

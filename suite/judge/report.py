@@ -24,7 +24,7 @@ from suite.judge.analysis import FINISHED, literature_runs, tuned_runs, unique_r
 from suite.judge.eval_tables import eval_tables
 from suite.judge.pages import Section, provenance_facts, render_page, render_report
 from suite.judge.tables import summarise, to_markdown, write_table
-from suite.judge.task_report import REPORTS, TaskReport, load_reports
+from suite.judge.task_report import REPORTS, TaskReport, load_reports, report_of
 from suite.judge.verdicts import claims_file, family_policy
 from suite.task import all_tasks
 
@@ -34,14 +34,15 @@ CLAIMS_FILE = "claims.json"  # can remove what it no longer writes and a rebuild
 
 def summary_table(records: list[dict]) -> pd.DataFrame:
     """One row per model, one column per task headline metric: mean [95 % CI over seeds; binomial,
-    pooled over seeds, for proportions]."""
+    pooled over seeds, for proportions]; the columns and the reading are each task's report's (`report_of`)."""
     merged: pd.DataFrame | None = None
     for name, task in sorted(all_tasks().items()):
+        reading = report_of(name)
         task_records = tuned_runs([r for r in records if r["config"]["task"] == name], task.tuning,
-                                  task.validation_score)
-        if not task_records or not task.headline:
+                                  reading.validation_score)
+        if not task_records or not reading.headline:
             continue
-        table = summarise(task_records, task.headline, counts=task.counts)
+        table = summarise(task_records, reading.headline, counts=reading.counts)
         table = table.drop(columns=["runs", "diverged"]).rename(
             columns=lambda c: c if c == "model" else f"{name}:{c}")
         merged = table if merged is None else merged.merge(table, on="model", how="outer")

@@ -12,15 +12,12 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from suite.core.config import ConfigError, ModelConfig
+from suite.core.config import ConfigError, ModelConfig, check_fields
 from suite.core.families import BUILTIN_RECURRENT
 from suite.models.registry import ARCHITECTURES, Architecture, register_architecture
 from suite.models.softmax import output_layer
 
 OBJECTIVES = ("lm", "classify", "tag")
-INITS = ("default", "orthogonal", "identity")
-SKIPS = ("none", "residual", "highway")
-SOFTMAXES = ("full", "adaptive")
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 
 # --------------------------------------------------------------------------- recurrent layers
@@ -322,17 +319,14 @@ assert tuple(GATES) == BUILTIN_RECURRENT, "suite/core/families.py names the zoo'
 
 
 def validate_model_config(cfg: ModelConfig, objective: str) -> None:
-    """Raise ConfigError for names or combinations that cannot be built."""
+    """Raise ConfigError for a model that cannot be built: an unregistered architecture or objective, a field
+    outside its declared range (ModelConfig), or a combination of fields or of a field and the architecture."""
     if cfg.arch not in ARCHITECTURES:
         raise ConfigError(f"unknown architecture '{cfg.arch}'; valid: {', '.join(sorted(ARCHITECTURES))}")
     arch = ARCHITECTURES[cfg.arch]
     if objective not in OBJECTIVES:
         raise ConfigError(f"unknown objective '{objective}'; valid: {', '.join(OBJECTIVES)}")
-    if cfg.layers <= 0 or cfg.hidden <= 0 or cfg.embed < 0:
-        raise ConfigError(f"layers and hidden must be positive, embed ≥ 0 (got layers={cfg.layers}, "
-                          f"hidden={cfg.hidden}, embed={cfg.embed})")
-    if not 0.0 <= cfg.dropout < 1.0:
-        raise ConfigError(f"dropout must be in [0, 1) (got {cfg.dropout})")
+    check_fields(cfg, "model")  # each field's own range or choices, as declared in ModelConfig
     if cfg.bidirectional and objective == "lm":
         raise ConfigError("a bidirectional language model is impossible: its backward direction sees "
                           "the future tokens it must predict; use bidirectional only with classify/tag tasks")
@@ -341,22 +335,15 @@ def validate_model_config(cfg: ModelConfig, objective: str) -> None:
     if cfg.tie_weights and (objective != "lm" or cfg.embed_size != cfg.hidden):
         raise ConfigError("tie_weights needs a language model with embed == hidden "
                           f"(got objective={objective}, embed={cfg.embed_size}, hidden={cfg.hidden})")
-    if cfg.softmax not in SOFTMAXES:
-        raise ConfigError(f"unknown softmax '{cfg.softmax}'; valid: {', '.join(SOFTMAXES)}")
     if cfg.softmax == "adaptive" and (objective != "lm" or cfg.tie_weights or not arch.recurrent):
         raise ConfigError("the adaptive softmax needs a recurrent language model with untied output weights "
                           f"(got objective={objective}, arch={cfg.arch}, tie_weights={cfg.tie_weights})")
-    if list(cfg.adaptive_cutoffs) != sorted(set(cfg.adaptive_cutoffs)) or any(c <= 0 for c in cfg.adaptive_cutoffs):
-        raise ConfigError(f"adaptive_cutoffs must be increasing positive ranks (got {list(cfg.adaptive_cutoffs)})")
-    if cfg.skip not in SKIPS:
-        raise ConfigError(f"unknown skip '{cfg.skip}'; valid: {', '.join(SKIPS)}")
-    if cfg.init not in INITS:
-        raise ConfigError(f"unknown init '{cfg.init}'; valid: {', '.join(INITS)}")
+    if list(cfg.adaptive_cutoffs) != sorted(set(cfg.adaptive_cutoffs)):
+        raise ConfigError("model adaptive_cutoffs must be increasing positive ranks; "
+                          f"got {list(cfg.adaptive_cutoffs)}")
     custom = cfg.init != "default" or cfg.spectral_radius is not None or cfg.forget_bias is not None
     if custom and not arch.tunable_init:
         raise ConfigError(f"architecture '{cfg.arch}' does not support init/spectral_radius/forget_bias")
-    if cfg.spectral_radius is not None and cfg.spectral_radius <= 0:
-        raise ConfigError(f"spectral_radius must be positive (got {cfg.spectral_radius})")
     if arch.check is not None:
         arch.check(cfg)
 

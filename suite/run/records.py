@@ -81,14 +81,14 @@ def malformation(record: Any, run_id: str) -> str | None:
 
 def missing_metrics(record: dict) -> str | None:
     """Why an ok record's metrics cannot be results, or None: an ok run measured something (no empty
-    metrics), and each headline metric its task declares is, where present, a number (or null for an
-    undefined value). A headline metric may be absent: some apply to some models only (gradients' bound
-    violations to vanilla RNNs). A task not registered here (a plugin not loaded) declares none."""
+    metrics), and each metric its task declares numeric (`Task.numeric_metrics`) is, where present, a number
+    (or null for an undefined value). Such a metric may be absent: some apply to some models only (gradients'
+    bound violations to vanilla RNNs). A task not registered here (a plugin not loaded) declares none."""
     metrics = record["metrics"]
     if not metrics:
         return "an ok run with no metrics"
     task = all_tasks().get(record["config"].get("task"))
-    for name in getattr(task, "headline", ()):
+    for name in getattr(task, "numeric_metrics", ()):
         value = metrics.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             return f"an ok run whose metric '{name}' is not a number ({type(value).__name__} {value!r:.40})"

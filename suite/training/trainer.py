@@ -13,12 +13,10 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from suite.core.config import ConfigError, TrainConfig
+from suite.core.config import TrainConfig, check_fields
 from suite.data.batches import IGNORE, Batch
 from suite.models.softmax import is_adaptive
 
-OPTIMIZERS = ("adamw", "sgd")
-SCHEDULES = ("constant", "cosine", "plateau")
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 
 
@@ -48,16 +46,8 @@ class TrainResult:
 
 
 def validate_train_config(cfg: TrainConfig) -> None:
-    if cfg.optimizer not in OPTIMIZERS:
-        raise ConfigError(f"unknown optimizer '{cfg.optimizer}'; valid: {', '.join(OPTIMIZERS)}")
-    if cfg.schedule not in SCHEDULES:
-        raise ConfigError(f"unknown schedule '{cfg.schedule}'; valid: {', '.join(SCHEDULES)}")
-    if cfg.steps <= 0 or cfg.batch_size <= 0 or cfg.bptt <= 0 or cfg.lr <= 0:
-        raise ConfigError("steps, batch_size, bptt and lr must be positive")
-    if cfg.clip is not None and cfg.clip <= 0:
-        raise ConfigError(f"clip must be positive or None (got {cfg.clip})")
-    if cfg.precision not in PRECISIONS:
-        raise ConfigError(f"unknown precision '{cfg.precision}'; valid: {', '.join(PRECISIONS)}")
+    """Each field's own range or choices, as declared in TrainConfig (one line on the first bad one)."""
+    check_fields(cfg, "train")
 
 
 def autocast(precision: str, device: str):

@@ -16,7 +16,7 @@ from suite.task import SIZES
 
 from . import evidence
 from .claims import GATED_ARCHS, agreement_claims, observed_seed_sd
-from .metrics import HEURISTIC_HELP, HEURISTICS
+from .metrics import HEURISTIC_HELP, HEURISTICS, error_counts, from_record
 from .power import power_table
 from .task import LM_TASK, NUMBER_TASK, Agreement
 
@@ -151,6 +151,13 @@ class AgreementReport(TaskReport):
     name = "agreement"
     title = "Subject–verb agreement: syntactic vs sequential recency"
     tasks = (LM_TASK, NUMBER_TASK)
+    headline = ("error_rate", "error_attractors", "error_top_cell")
+
+    def counts(self, record: dict, metric: str) -> tuple[int, int] | None:
+        """The error rates are proportions of the record's item rows."""
+        if metric not in self.headline or not record.get("items"):
+            return None
+        return error_counts(from_record(record["items"])).get(metric)
 
     def tables(self, records: list[dict]) -> dict[str, pd.DataFrame]:
         items = evidence.items_frame(records)

@@ -13,14 +13,14 @@ from typing import Any
 
 import torch
 
-from suite.core.config import ModelConfig, RunConfig, TrainConfig
+from suite.core.config import ModelConfig, RunConfig, TrainConfig, option
 from suite.data.batches import SentenceBatcher, collate
-from suite.core.options import TaskOptions, option
+from suite.core.options import TaskOptions
 from suite.task import Task, TaskData, TaskSettings, by_size, register_task
 from suite.evaluate.testsets import score_pairs
 
 from .items import CorpusSpec, build_vocab, cell_counts, lm_examples, make_corpus, number_examples, to_item
-from .metrics import error_counts, from_record, item_table, summary_metrics, to_record
+from .metrics import item_table, summary_metrics, to_record
 
 LM_TASK, NUMBER_TASK = "agreement", "agreement_number"
 
@@ -41,7 +41,7 @@ class AgreementOptions(TaskOptions):
 
 class _Agreement(Task):
     Options = AgreementOptions
-    headline = ("error_rate", "error_attractors", "error_top_cell")
+    numeric_metrics = ("error_rate", "error_attractors", "error_top_cell")
 
     # Calibrated on validation probes (never test items), one seed, 1 thread, max_intervening 4: at 1200 steps
     # the LMs' top-cell error was lstm 35 %, gru 15 %, rnn_tanh 26 % (at 1500 steps with 3 intervening nouns
@@ -64,12 +64,6 @@ class _Agreement(Task):
                               eval_every=max(1, s["steps"] // self.EVALUATIONS), patience=self.PATIENCE),
             model={"hidden": s["hidden"]},
             options={"train_sentences": s["sentences"], "items_per_cell": s["items"]})
-
-    def counts(self, record: dict, metric: str) -> tuple[int, int] | None:
-        """The error rates are proportions of the record's item rows."""
-        if metric not in self.headline or not record.get("items"):
-            return None
-        return error_counts(from_record(record["items"])).get(metric)
 
     def seed_count(self, size: str) -> int:
         """Seeds per architecture the agreement claims need at each size (their power analysis; see

@@ -14,7 +14,7 @@ from suite.judge.plots import colour, new_figure, save
 from suite.judge.stats import pooled_rate_ci
 from suite.judge.task_report import TaskReport, register_report
 
-from .rules import TASK, best_delayed, bidirectional, delay, delayed_forward_claim, of_cell
+from .rules import TASK, best_delayed, choice_score, bidirectional, delay, delayed_forward_claim, of_cell
 from .sentences import RIGHT_ONLY
 
 KINDS = ("token", RIGHT_ONLY, "both_sides", "local")  # table columns: `<kind>_accuracy` with its interval
@@ -170,6 +170,10 @@ class BidirectionalReport(TaskReport):
     name = "bidirectional"
     title = "Bidirectional taggers against delayed forward taggers where the right context decides"
     tasks = (TASK,)
+    headline = ("right_only_accuracy", "token_accuracy")
+
+    def validation_score(self, record: dict) -> tuple[float, float]:
+        return choice_score(record)
 
     def tables(self, records: list[dict]) -> dict[str, pd.DataFrame]:
         runs = ok_runs(records, TASK)

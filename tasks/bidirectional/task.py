@@ -14,14 +14,13 @@ from dataclasses import dataclass
 
 import torch
 
-from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
-from suite.core.options import TaskOptions, option
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig, option
+from suite.core.options import TaskOptions
 from suite.data.batches import Example, SentenceBatcher, Vocab, collate
 from suite.models.registry import ARCHITECTURES
 from suite.task import Task, TaskData, TaskSettings, by_size, register_task
 
 from .delay import delayed_example, matched_hidden, reads_both_ways, undelay
-from .rules import choice_score
 from .sentences import KINDS, RIGHT_ONLY, SPLIT_OFFSETS, TAGS, NeutralText, Tagged, split_seed, tagged_sentence
 
 
@@ -72,13 +71,10 @@ class BidirectionalTagging(Task):
                    "exciting' vs 'terribly … boring'): bidirectional taggers against parameter-matched "
                    "forward taggers with delayed output")
     objective = "tag"
-    headline = ("right_only_accuracy", "token_accuracy")
+    numeric_metrics = ("right_only_accuracy", "token_accuracy")
     Options = TagOptions
     sizing = Sizing()
-    tuning = ("options.delay",)  # the forward tagger's delay, chosen per seed on validation (rules.choice_score)
-
-    def validation_score(self, record: dict) -> tuple[float, float]:
-        return choice_score(record)
+    tuning = ("options.delay",)  # the forward tagger's delay, chosen per seed on validation (its report)
 
     def seed_count(self, size: str) -> int | None:
         """4 seeds at standard. At the between-seed SDs of the paired difference measured on exploratory seeds

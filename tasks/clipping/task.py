@@ -19,8 +19,8 @@ from typing import Any
 
 import torch
 
-from suite.core.config import RunConfig, TrainConfig
-from suite.core.options import TaskOptions, option
+from suite.core.config import RunConfig, TrainConfig, option
+from suite.core.options import TaskOptions
 from suite.data.batches import StreamBatcher, Vocab, sentence_stream
 from suite.data.grammar import generate
 from suite.models.zoo import build_model, count_parameters
@@ -71,7 +71,6 @@ class Clipping(Task):
     name = "clipping"
     description = "exploding gradients: unstable SGD with and without norm clipping, and an effective-step control"
     objective = "lm"
-    headline = ()  # pooled over thresholds per label it would mean nothing; see clipping_divergence
     Options = ClippingOptions
 
     def settings(self, size: str) -> TaskSettings:

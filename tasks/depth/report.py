@@ -24,6 +24,7 @@ class DepthReport(TaskReport):
     name = "depth"
     title = "Depth and skip connections"
     tasks = ("depth",)
+    headline = ("test_ppl",)
 
     def tables(self, records: list[dict]) -> dict[str, pd.DataFrame]:
         return {"depth_skip": summarise(records, TABLE_METRICS, by=("arch", "layers", "skip"),

@@ -9,9 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig, option
 from suite.data.batches import StreamBatcher
-from suite.core.options import option
 from suite.models.registry import ARCHITECTURES
 from suite.task import Task, TaskData, TaskSettings, by_size, register_task
 from suite.training.trainer import evaluate_loss
@@ -42,7 +41,7 @@ class Depth(Task):
     description = ("stacks of 1–8 layers, no skips vs residual vs highway: test loss and the gradient "
                    "norm reaching the first layer (grammar corpus)")
     objective = "lm"
-    headline = ("test_ppl",)
+    numeric_metrics = ("test_ppl",)
     Options = DepthOptions
 
     def settings(self, size: str) -> TaskSettings:

@@ -23,6 +23,7 @@ class GradientsReport(TaskReport):
     name = "gradients"
     title = "Gradient flow through time"
     tasks = ("gradients",)
+    headline = ("bound_violations",)  # slopes pool ρ values and experiments; see the gradients_* tables
 
     def tables(self, records: list[dict]) -> dict[str, pd.DataFrame]:
         out = {}

@@ -16,11 +16,11 @@ from typing import Any
 
 import torch
 
-from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig, option
 from suite.data.batches import StreamBatcher
 from suite.training.gradients import VANILLA_ACTIVATIONS
 from suite.models.zoo import build_model, count_parameters
-from suite.core.options import TaskOptions, option
+from suite.core.options import TaskOptions
 from suite.models.registry import ARCHITECTURES
 from suite.task import RunOutcome, Task, TaskData, TaskSettings, by_size, register_task
 from suite.training.trainer import TrainResult, evaluate_loss
@@ -50,7 +50,7 @@ class Gradients(Task):
     name = "gradients"
     description = "‖∂J⁽ⁱ⁾/∂h⁽ʲ⁾‖ against distance: vanilla RNN over a ρ grid; architectures before/after training"
     objective = "lm"
-    headline = ("bound_violations",)  # slopes pool ρ values and experiments; see the gradients_* tables
+    numeric_metrics = ("bound_violations",)
     Options = GradientsOptions
 
     def settings(self, size: str) -> TaskSettings:

@@ -12,6 +12,7 @@ class GrammarReport(TaskReport):
     name = "grammar_lm"
     title = "Language modelling on the generated grammar"
     tasks = ("grammar_lm",)
+    headline = ("test_ppl",)
 
     def tables(self, records: list[dict]) -> dict[str, pd.DataFrame]:
         return {"grammar_lm_perplexity": summarise(records, ["test_ppl", "valid_ppl", "unigram_ppl"])}

@@ -15,7 +15,7 @@ class GrammarLM(Task):
     name = "grammar_lm"
     description = "language modelling on a generated English-like corpus (perplexity)"
     objective = "lm"
-    headline = ("test_ppl",)
+    numeric_metrics = ("test_ppl",)
     Options = GrammarOptions
 
     def settings(self, size: str) -> TaskSettings:

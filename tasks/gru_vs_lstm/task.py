@@ -24,8 +24,8 @@ from functools import partial
 import torch
 from torch import nn
 
-from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig, replace
-from suite.core.options import TaskOptions, option
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig, replace, option
+from suite.core.options import TaskOptions
 from suite.data.batches import StreamBatcher
 from suite.models.zoo import build_model, count_parameters
 from suite.task import RunOutcome, Task, TaskSettings, by_size, register_task

@@ -5,7 +5,6 @@ options, preset sizes and the tuning grid (the same number of learning-rate × i
 for every architecture); `outcomes.py` chooses each architecture's tuned run on validation stories and
 says whether it learnt the task; `report.py` (with `tables.py`) judges.
 """
-from .outcomes import memory_span, span_threshold, tuned_runs  # noqa: F401
 from .scoring import distance_row, distance_rows, recall_metrics, story_example  # noqa: F401
 from .stories import (DISTRACTOR_TEMPLATES, ITEMS, TEMPLATES, FillerPool, Story, filler_pools,  # noqa: F401
                       make_stories, make_story, read_filler_file)

@@ -26,6 +26,7 @@ class TextLMReport(TaskReport):
     name = "text_lm"
     title = "Language modelling on natural text"
     tasks = ("text_lm",)
+    headline = ("test_ppl_word",)
 
     def tables(self, records: list[dict]) -> dict[str, pd.DataFrame]:
         frames = []

@@ -17,10 +17,10 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig
+from suite.core.config import ConfigError, ModelConfig, RunConfig, TrainConfig, option
 from suite.data.corpora import check_local_corpus, is_local, load_corpus, stream_size_bound
 from suite.data.batches import StreamBatcher
-from suite.core.options import TaskOptions, option
+from suite.core.options import TaskOptions
 from suite.run.preflight import check_fits_in_memory, check_hub_dataset, check_stream_size
 from suite.models.registry import ARCHITECTURES
 from suite.task import Task, TaskData, TaskSettings, by_size, register_task
@@ -69,8 +69,8 @@ class TextLM(Task):
     name = "text_lm"
     description = "language modelling on natural text via `datasets` (perplexity per token and per word)"
     objective = "lm"
-    headline = ("test_ppl_word",)
-    tuning = ("train.lr",)  # LEARNING_RATES; chosen per seed on validation perplexity (Task.validation_score)
+    numeric_metrics = ("test_ppl_word",)
+    tuning = ("train.lr",)  # LEARNING_RATES; chosen per seed on validation perplexity (by its report)
     Options = TextLMOptions
 
     def settings(self, size: str) -> TaskSettings:
