@@ -149,6 +149,14 @@ class Task:
 TASKS: dict[str, Task] = {}
 
 
+def parameter_twin(model: ModelConfig, task_hidden: int, twin_hidden: int | None, arch: str = "gru",
+                   sized_as: str = "lstm") -> dict[str, Any] | None:
+    """The model fields of `arch` widened to `sized_as`'s parameter count, for a plain single-layer `arch` at the
+    task's own hidden size (the size `twin_hidden` was matched at); None for any other model or no twin."""
+    plain = model.arch == arch and model.layers == 1 and not model.sized_as and model.hidden == task_hidden
+    return {"hidden": twin_hidden, "sized_as": sized_as} if plain and twin_hidden else None
+
+
 def register_task(cls: type[Task]) -> type[Task]:
     """Class decorator: make a task available by its `name`."""
     if not cls.name:

@@ -213,7 +213,8 @@ def test_every_architecture_gets_the_same_number_of_valid_grid_points(size):
                 check_run_config(RunConfig("recall", ModelConfig(**{**base.__dict__, **g.get("model", {})}),
                                            TrainConfig(steps=2, **g["train"]), options=SMALL))
     assert len(set(counts.values())) == 1
-    assert task.variants(ModelConfig(arch="gru"), size) == tuning_grid(ModelConfig(arch="gru"), size)
+    other_width = ModelConfig(arch="gru", hidden=8)  # not the task's own width: no parameter-matched twin
+    assert task.variants(other_width, size) == tuning_grid(other_width, size)
 
 
 def test_grid_axes_name_the_literature_inits_and_no_lstm_gets_a_task_tuned_bias_alone():
@@ -319,3 +320,24 @@ def test_stacks_stay_out_of_recall_at_standard_and_paper_where_no_claim_compares
     assert task.variants(stack, "standard") == [] and task.variants(stack, "paper") == []
     assert task.variants(stack, "quick")  # quick keeps its stack: the smallest end-to-end look at every model
     assert task.variants(ModelConfig(arch="lstm", hidden=64), "standard")
+
+
+def test_the_twin_gru_has_the_lstms_parameter_count_and_gets_the_same_grid():
+    from suite.models.zoo import build_model, count_parameters
+    from suite.task import get_task
+    from tasks.recall.task import GRU_AT_LSTM_PARAMETERS
+
+    task, twin_hidden = get_task("recall"), GRU_AT_LSTM_PARAMETERS["standard"]
+    settings = task.settings("standard")
+    hidden = settings.model["hidden"]
+    cfg = RunConfig("recall", ModelConfig(arch="lstm", hidden=hidden), settings.train, 0, dict(settings.options))
+    vocab = len(task.prepare(cfg).vocab)
+    lstm = count_parameters(build_model(ModelConfig(arch="lstm", hidden=hidden), vocab))
+    twin = count_parameters(build_model(ModelConfig(arch="gru", hidden=twin_hidden, sized_as="lstm"), vocab))
+    assert abs(twin / lstm - 1) <= 0.02  # the quality claim's tolerance
+    grid = task.variants(ModelConfig(arch="gru", hidden=hidden), "standard")
+    twins = [p for p in grid if p["model"].get("sized_as") == "lstm"]
+    assert len(twins) == len(grid) // 2 and all(p["model"]["hidden"] == twin_hidden for p in twins)
+    assert sorted(p["train"]["lr"] for p in twins) == sorted(p["train"]["lr"] for p in grid if p not in twins)
+    assert task.variants(ModelConfig(arch="lstm", hidden=hidden), "standard") == tuning_grid(
+        ModelConfig(arch="lstm", hidden=hidden), "standard")

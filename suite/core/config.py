@@ -157,6 +157,10 @@ class ModelConfig:
     softmax: str = option("full", choices=("full", "adaptive"))
     # adaptive: frequency-rank boundaries of the clusters, increasing; () = V/16, V/4
     adaptive_cutoffs: tuple[int, ...] = option((), low=1)
+    # The architecture whose parameter count this model's hidden size was chosen to match (e.g. a GRU widened to
+    # an LSTM's count); a label, not a rule: the hidden size stays explicit. Tables show it ('gru≈lstm'), so such
+    # a model never stands in for the plain architecture in a claim.
+    sized_as: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "adaptive_cutoffs", tuple(self.adaptive_cutoffs))  # JSON gives a list
@@ -175,6 +179,8 @@ class ModelConfig:
             name += "+" + SKIP_ABBREVIATIONS[self.skip]
         if self.softmax != "full":  # tables keep full- and adaptive-softmax runs of one model apart
             name += "+" + self.softmax
+        if self.sized_as:
+            name += "≈" + self.sized_as
         return name
 
 

@@ -327,6 +327,9 @@ def validate_model_config(cfg: ModelConfig, objective: str) -> None:
     if objective not in OBJECTIVES:
         raise ConfigError(f"unknown objective '{objective}'; valid: {', '.join(OBJECTIVES)}")
     check_fields(cfg, "model")  # each field's own range or choices, as declared in ModelConfig
+    if cfg.sized_as and cfg.sized_as not in ARCHITECTURES:
+        raise ConfigError(f"model sized_as must be an architecture (or empty); got '{cfg.sized_as}'; "
+                          f"valid: {', '.join(sorted(ARCHITECTURES))}")
     if cfg.bidirectional and objective == "lm":
         raise ConfigError("a bidirectional language model is impossible: its backward direction sees "
                           "the future tokens it must predict; use bidirectional only with classify/tag tasks")
