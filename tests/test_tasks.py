@@ -76,3 +76,36 @@ def test_options_are_type_checked_before_any_run():
         check_run_config(RunConfig("zz_counting", options={"tokens": "abc"}))
     with pytest.raises(ConfigError, match="unknown zz_counting option 'colour'"):
         check_run_config(RunConfig("zz_counting", options={"colour": 1}))
+
+
+@pytest.mark.parametrize("name", ["agreement", "recall"])
+def test_a_tasks_twin_gru_has_the_lstms_parameter_count_over_the_tasks_own_vocabulary(name):
+    """The twin's width is plain data in the task module; the ground truth is the zoo's own models, built over
+    the vocabulary the task prepares at standard size, within the quality claim's 2 % tolerance."""
+    import importlib
+
+    from suite.models.zoo import build_model, count_parameters
+
+    twins = importlib.import_module(f"tasks.{name}.task").GRU_AT_LSTM_PARAMETERS
+    task = all_tasks()[name]
+    settings = task.settings("standard")
+    hidden = settings.model["hidden"]
+    cfg = RunConfig(name, ModelConfig(arch="lstm", hidden=hidden), settings.train, 0, dict(settings.options))
+    vocab = len(task.prepare(cfg).vocab)
+    lstm = count_parameters(build_model(ModelConfig(arch="lstm", hidden=hidden), vocab))
+    twin = count_parameters(build_model(ModelConfig(arch="gru", hidden=twins["standard"], sized_as="lstm"), vocab))
+    plain = count_parameters(build_model(ModelConfig(arch="gru", hidden=hidden), vocab))
+    assert abs(twin / lstm - 1) <= 0.02 < abs(plain / lstm - 1)
+
+
+def test_parameter_twin_widens_only_the_plain_single_layer_model_at_the_tasks_width():
+    from suite.task import parameter_twin
+
+    twin = {"hidden": 142, "sized_as": "lstm"}
+    assert parameter_twin(ModelConfig(arch="gru", hidden=128), 128, 142) == twin
+    assert parameter_twin(ModelConfig(arch="gru", hidden=64), 128, 142) is None
+    assert parameter_twin(ModelConfig(arch="gru", layers=2, hidden=128), 128, 142) is None
+    assert parameter_twin(ModelConfig(arch="lstm", hidden=128), 128, 142) is None
+    assert parameter_twin(ModelConfig(arch="gru", hidden=128, sized_as="lstm"), 128, 142) is None
+    assert parameter_twin(ModelConfig(arch="gru", hidden=128), 128, None) is None
+    assert ModelConfig(arch="gru", hidden=142, sized_as="lstm").label == "gru≈lstm"
