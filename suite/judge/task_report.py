@@ -5,12 +5,13 @@ A task package registers one next to its task (`tasks/<name>/report.py`); the ju
 it judges (`load_reports`), so commands that only train, list or refuse never pay for the judging stack.
 The report of a task's own package also says how the whole suite reads that task's records (`report_of`):
 which metrics the summary table shows, which tuning point a seed keeps, the counts behind a proportion.
-
+The smallest one:
 
     @register_report
     class GrammarReport(TaskReport):
         name = "grammar_lm"          # the report page, results/report/grammar_lm.md
         tasks = ("grammar_lm",)      # the records it receives (already finished, one per run id)
+        headline = ("test_ppl",)     # its column in the cross-task summary
 """
 from __future__ import annotations
 
