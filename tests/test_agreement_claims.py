@@ -295,3 +295,12 @@ def test_a_users_cell_never_changes_a_literature_verdict():
     assert {c.id: c.verdict for c in literature_claims(replaced) if c.id.startswith("agreement.")} == base
     table = AgreementReport().tables(with_cell)["agreement_rule_evidence"]
     assert "mgu" in set(table["model"])
+
+
+def test_a_gru_widened_to_the_lstms_parameter_count_never_votes_in_a_per_architecture_claim():
+    from suite.core.config import ModelConfig
+    from tasks.agreement.claims import builtin
+
+    twin = ModelConfig(arch="gru", hidden=142, sized_as="lstm").label
+    rows = pd.DataFrame({"model": ["gru", twin, "lstm"]})
+    assert twin == "gru≈lstm" and list(builtin(rows)["model"]) == ["gru", "lstm"]
