@@ -99,6 +99,9 @@ def add_budget_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pilot-slowdown", type=float, default=1.0,
                    help="how many times slower the pilot ran than the confirmatory run will (a pilot run on a "
                         "busy machine: rerun one of its configs on the idle one and divide); default 1")
+    p.add_argument("--amend", action="store_true",
+                   help="add only the claims and tasks the existing pre-registration lacks (a claim or task "
+                        "built after it), each stamped with today's time; nothing registered before changes")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -228,11 +231,19 @@ def preregister(args: argparse.Namespace, configs: list[RunConfig], parser, comm
         parser.error("--budget-minutes and --pilot-slowdown must be positive")
     from suite.judge.report import write_preregistration
 
-    registration = write_preregistration(records, path, command, args.budget_minutes, args.pilot_slowdown)
-    print(f"wrote {path} from {len(records)} pilot runs")
+    try:
+        registration = write_preregistration(records, path, command, args.budget_minutes, args.pilot_slowdown,
+                                             amend=args.amend)
+    except ValueError as exc:
+        parser.error(str(exc))
+    added = registration["amendments"][-1] if args.amend else None
+    print(f"{'amended' if added else 'wrote'} {path} from {len(records)} pilot runs")
     for task, entry in registration["tasks"].items():
-        print(f"  {task:<18} {entry['seeds']} confirmatory seeds from {entry['first_seed']}")
+        if added is None or task in added["tasks"]:
+            print(f"  {task:<18} {entry['seeds']} confirmatory seeds from {entry['first_seed']}")
     for claim in registration["claims"]:
+        if added is not None and claim["id"] not in added["claims"]:
+            continue
         for part in claim["parts"]:
             needed = part["seeds_needed"] if part["feasible"] else f"more than {registration['cap']} (infeasible)"
             print(f"  {claim['id']} / {part['name']}: {needed} seeds needed")

@@ -12,8 +12,9 @@ import dataclasses
 import hashlib
 import json
 import math
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from suite.judge.claims import MEAN, Claim, Part
 from suite.judge.power import CAP, PLANNING_MARGIN, measured_spread, units_needed
@@ -26,6 +27,7 @@ CONFIRMATORY, NOT_REGISTERED = "confirmatory", "exploratory: not pre-registered"
 CHANGED = "exploratory: rule changed after pre-registration"
 EXPLORATORY_SEEDS = "exploratory: judged on exploratory seeds"
 UNPLANNED = "exploratory: parts the pilot could not plan"
+AFTER_DATA = "exploratory: registered after its data"
 
 
 # --------------------------------------------------------------------------- rule hashes
@@ -128,11 +130,17 @@ def load(path: Path | None = None) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- judging against it
 
 
-def status(claim: Claim, seeds: set[int], registration: dict[str, Any] | None) -> str:
-    """Confirmatory, or why the claim is exploratory: not registered, rule changed, exploratory seeds."""
+def status(claim: Claim, seeds: set[int], registration: dict[str, Any] | None, started: Iterable[str] = ()
+           ) -> str:
+    """Confirmatory, or why the claim is exploratory: not registered, registered only after the first of its
+    records had started (`started`: the records' start times), rule changed, exploratory seeds."""
     entry = next((c for c in (registration or {}).get("claims", []) if c["id"] == claim.id), None)
     if entry is None:
         return NOT_REGISTERED
+    registered = _moment(entry.get("registered") or registration.get("registered"))
+    first = min(filter(None, map(_moment, started)), default=None)
+    if registered and first and first < registered:
+        return f"{AFTER_DATA} (registered {registered:%Y-%m-%d %H:%M}, first record {first:%Y-%m-%d %H:%M} UTC)"
     if entry["rule_hash"] != rule_hash(claim):
         # Which parts a claim has depends on the data (a task the pilot did not run, a positive control passed or
         # failed), so the hash over the parts present can differ with no rule changed. The rule is unchanged
@@ -150,6 +158,36 @@ def status(claim: Claim, seeds: set[int], registration: dict[str, Any] | None) -
     if seeds and min(seeds) < registration["confirmatory_start"]:
         return EXPLORATORY_SEEDS
     return CONFIRMATORY
+
+
+def _moment(text: str | None) -> datetime | None:
+    """A record's start ("2026-12-03T09:26:06+0000") or a registration's time ("2026-12-03 00:51 UTC") as a
+    naive UTC time, or None."""
+    for form in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M %Z"):
+        try:
+            moment = datetime.strptime(text or "", form)
+        except ValueError:
+            continue
+        offset = moment.utcoffset()
+        return moment.replace(tzinfo=None) - offset if offset else moment.replace(tzinfo=None)
+    return None
+
+
+def amend(registration: dict[str, Any], new: dict[str, Any], when: str) -> dict[str, Any]:
+    """`registration` with the claims and tasks of `new` (a plan from a later pilot) that it does not have,
+    each new claim stamped with `when`; what was registered before stays as it was, so no earlier claim's
+    rule, seeds or plan can change under the cover of an amendment. A claim added this way whose records
+    started before `when` reads exploratory (`status`)."""
+    known = {c["id"] for c in registration["claims"]}
+    added = [{**c, "registered": when} for c in new["claims"] if c["id"] not in known]
+    tasks = {t: e for t, e in new["tasks"].items() if t not in registration["tasks"]}
+    for claim in added:  # the power of a new claim's parts against the seeds its tasks are registered with
+        for p in claim["parts"]:
+            p["within_budget"] = p["feasible"] and all(
+                {**registration["tasks"], **tasks}.get(t, {}).get("seeds", 0) >= p["seeds_needed"] for t in p["tasks"])
+    amendment = {"registered": when, "pilot": new["pilot"], "claims": [c["id"] for c in added], "tasks": sorted(tasks)}
+    return {**registration, "claims": registration["claims"] + added, "tasks": {**registration["tasks"], **tasks},
+            "amendments": registration.get("amendments", []) + [amendment]}
 
 
 def registered_part(claim: Claim, part: Part, registration: dict[str, Any] | None) -> dict[str, Any] | None:

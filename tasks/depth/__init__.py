@@ -5,3 +5,4 @@
 """
 from .meter import LayerGradientMeter, gradient_metrics  # noqa: F401
 from .task import SKIP_STYLES, Depth, DepthOptions  # noqa: F401
+from .feedforward import FeedForwardDepth, FeedForwardLM  # noqa: F401  (registers ff_depth)

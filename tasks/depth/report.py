@@ -1,4 +1,5 @@
-"""depth's report: test loss and first-layer gradient per (cell, depth, skip), and the skip-connection claim."""
+"""depth's and ff_depth's reports: test loss and first-layer gradient per (cell, depth, skip), the skip-connection
+claims, and whether the first layer's gradient vanishes in recurrent and in feed-forward stacks."""
 from __future__ import annotations
 
 import math
@@ -14,6 +15,7 @@ from suite.judge.tables import summarise
 
 from .rules import depth_key, failure_claim, failure_table_rows, skip_claim
 from .task import SKIP_STYLES
+from .vanishing import vanishing_claim
 
 TABLE_METRICS = ["test_loss", "final_train_loss", "first_layer_grad_norm", "first_layer_grad_norm_early",
                  "first_to_last_grad_ratio"]
@@ -43,7 +45,31 @@ class DepthReport(TaskReport):
                               out_dir / "depth_first_layer_grad.png", log=True)]
 
     def claims(self, records: list[dict]) -> list[Claim]:
-        return [skip_claim(records), failure_claim(records)]
+        return [skip_claim(records), failure_claim(records), vanishing_claim("depth.first_layer_vanishing", records)]
+
+
+@register_report
+class FeedForwardDepthReport(TaskReport):
+    name = "ff_depth"
+    title = "Depth without recurrence: feed-forward stacks"
+    tasks = ("ff_depth",)
+    headline = ("test_ppl",)
+
+    def tables(self, records: list[dict]) -> dict[str, pd.DataFrame]:
+        # the weight-gradient ratio the claim reads, and beside it the back-propagated signal's (∂L/∂z)
+        metrics = ["test_loss", "first_to_last_grad_ratio", "first_to_last_signal_ratio"]
+        return {"ff_depth_skip": summarise(records, metrics, by=("arch", "layers", "skip"), log_scale=metrics[1:])}
+
+    def plots(self, records: list[dict], out_dir: Path) -> list[Path]:
+        runs = ok_runs(records)
+        if not runs:
+            return []
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        return [plot_by_depth(runs, "first_to_last_grad_ratio", "first / last layer gradient norm (geometric "
+                              "mean over steps)", Path(out_dir) / "ff_depth_grad_ratio.png", log=True)]
+
+    def claims(self, records: list[dict]) -> list[Claim]:
+        return [vanishing_claim("ff_depth.first_layer_vanishing", records)]
 
 
 def depth_by_skip(records: list[dict], name: str) -> pd.DataFrame:
