@@ -116,3 +116,54 @@ def test_a_plan_over_budget_caps_seeds_per_task_and_marks_the_parts_that_lose_po
     assert cap == 8 and seeds == {"a": 8, "b": 8, "c": 3}
     assert prereg.fit_to_budget({"a": 10}, {"a": 60.0}, 20) == ({"a": 10}, None)  # fits: untouched
     assert prereg.fit_to_budget({"a": 10}, None, 1) == ({"a": 10}, None)  # no timings: nothing to fit with
+
+
+def test_an_amendment_adds_only_what_the_registration_lacks_and_stamps_it(rule_module):
+    rng = np.random.default_rng(2)
+    first = prereg.plan([claim(list(rng.normal(0.1, 0.05, 8)))], ["task_a"], {"seeds": list(range(8))})
+    first["registered"] = "2026-12-01 09:00 UTC"
+    later = Claim("test.later", "a second effect", "a paper", "per seed", "inconclusive", "",
+                  code=("rule_for_prereg_test",))
+    later = claim_from_parts(later, [judge_part("gru", RULE, list(rng.normal(0.1, 0.05, 8)), tasks=("task_b",))])
+    # the later pilot would plan the first claim differently (other data): the amendment must not touch it
+    replan = prereg.plan([claim(list(rng.normal(0.1, 0.5, 8))), later], ["task_a", "task_b"], {"seeds": [0]})
+    amended = prereg.amend(first, replan, "2026-12-03 11:38 UTC")
+    assert amended["claims"][0] == first["claims"][0] and amended["tasks"]["task_a"] == first["tasks"]["task_a"]
+    assert [c["id"] for c in amended["claims"]] == ["test.claim", "test.later"]
+    assert amended["claims"][1]["registered"] == "2026-12-03 11:38 UTC"
+    assert amended["tasks"]["task_b"] == replan["tasks"]["task_b"] and amended["registered"] == first["registered"]
+    assert amended["amendments"] == [{"registered": "2026-12-03 11:38 UTC", "pilot": {"seeds": [0]},
+                                      "claims": ["test.later"], "tasks": ["task_b"]}]
+    assert prereg.status(later, {2000, 2001}, amended, ["2026-12-03T12:00:00+0000"]) == prereg.CONFIRMATORY
+
+
+def test_a_claim_added_on_a_task_registered_before_it_reads_exploratory_whenever_its_records_ran(rule_module):
+    # Its task's confirmatory seeds may already have been run and looked at; rerun, the same seeds give the
+    # same numbers with fresh start times, so no start time can make such a claim confirmatory.
+    rng = np.random.default_rng(4)
+    first = prereg.plan([claim(list(rng.normal(0.1, 0.05, 8)))], ["task_a"], {"seeds": list(range(8))})
+    on_a = Claim("test.on_a", "another effect on task_a", "a paper", "per seed", "inconclusive", "",
+                 code=("rule_for_prereg_test",))
+    on_a = claim_from_parts(on_a, [judge_part("lstm", RULE, list(rng.normal(0.1, 0.05, 8)), tasks=("task_a",))])
+    amended = prereg.amend(first, prereg.plan([on_a], ["task_a"], {"seeds": [0]}), "2026-12-03 11:38 UTC")
+    assert amended["claims"][1]["tasks_registered_before"] == ["task_a"]
+    assert prereg.status(on_a, {2000, 2001}, amended, ["2026-12-03T13:00:00+0000"]) == (
+        f"{prereg.ON_SEEN_SEEDS} (task_a)")
+
+
+def test_a_claim_registered_after_its_first_record_started_reads_exploratory(rule_module):
+    rng = np.random.default_rng(3)
+    registration = prereg.plan([claim(list(rng.normal(0.1, 0.05, 8)))], ["task_a"], {"seeds": list(range(8))})
+    registration["claims"][0]["registered"] = "2026-12-03 11:38 UTC"
+    same, seeds = claim([0.1, 0.12, 0.09]), {2000, 2001, 2002}
+    after = ["2026-12-03T12:05:00+0000", "2026-12-03T12:01:10+0000"]
+    assert prereg.status(same, seeds, registration, after) == prereg.CONFIRMATORY
+    before = after + ["2026-12-03T09:26:06+0000"]
+    assert prereg.status(same, seeds, registration, before) == (
+        f"{prereg.AFTER_DATA} (registered 2026-12-03 11:38, first record 2026-12-03 09:26 UTC)")
+    # a record stamped in another zone is compared in UTC: 12:30+0100 is 11:30 UTC, before the registration
+    assert prereg.status(same, seeds, registration, ["2026-12-03T12:30:00+0100"]).startswith(prereg.AFTER_DATA)
+    # without a claim's own stamp the registration's is used
+    del registration["claims"][0]["registered"]
+    registration["registered"] = "2026-12-03 00:51 UTC"
+    assert prereg.status(same, seeds, registration, before) == prereg.CONFIRMATORY

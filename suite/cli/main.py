@@ -148,8 +148,10 @@ def run_command(argv: Sequence[str] | None = None) -> int:
         import_plugins(args.plugin)
     except PluginError as exc:
         parser.error(str(exc))
-    if args.list:
-        print(listing(all_tasks()))
+    if args.list:  # here only when the catalogue could not answer (a plugin, changed sources)
+        from suite.cli.catalogue import build, listing
+
+        print(listing(build()))
         return 0
     if command in ("report", "preregister"):
         check_readable_folder(args, command, parser)  # before planning: one line, not notices and then it
@@ -356,13 +358,3 @@ class SweepInterrupted(BaseException):
     def __init__(self, signum: int):
         super().__init__(signum)
         self.signum = signum
-
-
-def listing(tasks) -> str:
-    lines = ["Tasks:"]
-    lines += [f"  {name:<18} [{t.objective}] {t.description}" for name, t in sorted(tasks.items())]
-    lines.append("Architectures:")
-    lines += [f"  {name:<18} {a.description}" for name, a in sorted(ARCHITECTURES.items())]
-    lines.append("Presets:")
-    lines += [f"  {name:<18} {p.description}" for name, p in PRESETS.items()]
-    return "\n".join(lines)

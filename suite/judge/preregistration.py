@@ -28,6 +28,7 @@ CHANGED = "exploratory: rule changed after pre-registration"
 EXPLORATORY_SEEDS = "exploratory: judged on exploratory seeds"
 UNPLANNED = "exploratory: parts the pilot could not plan"
 AFTER_DATA = "exploratory: registered after its data"
+ON_SEEN_SEEDS = "exploratory: added after its tasks' confirmatory seeds were registered"
 
 
 # --------------------------------------------------------------------------- rule hashes
@@ -137,6 +138,8 @@ def status(claim: Claim, seeds: set[int], registration: dict[str, Any] | None, s
     entry = next((c for c in (registration or {}).get("claims", []) if c["id"] == claim.id), None)
     if entry is None:
         return NOT_REGISTERED
+    if entry.get("tasks_registered_before"):
+        return f"{ON_SEEN_SEEDS} ({', '.join(entry['tasks_registered_before'])})"
     registered = _moment(entry.get("registered") or registration.get("registered"))
     first = min(filter(None, map(_moment, started)), default=None)
     if registered and first and first < registered:
@@ -176,15 +179,23 @@ def _moment(text: str | None) -> datetime | None:
 def amend(registration: dict[str, Any], new: dict[str, Any], when: str) -> dict[str, Any]:
     """`registration` with the claims and tasks of `new` (a plan from a later pilot) that it does not have,
     each new claim stamped with `when`; what was registered before stays as it was, so no earlier claim's
-    rule, seeds or plan can change under the cover of an amendment. A claim added this way whose records
-    started before `when` reads exploratory (`status`)."""
+    rule, seeds or plan can change under the cover of an amendment. A claim added this way reads exploratory
+    (`status`) when one of its tasks was registered before it — that task's confirmatory seeds may have been
+    run and seen, and a rerun of the same seeds would give the same numbers under a later start time — or,
+    failing that, when its records started before `when`. Such a claim is confirmed only by a registration
+    that gives its tasks a fresh seed block."""
     known = {c["id"] for c in registration["claims"]}
-    added = [{**c, "registered": when} for c in new["claims"] if c["id"] not in known]
     tasks = {t: e for t, e in new["tasks"].items() if t not in registration["tasks"]}
-    for claim in added:  # the power of a new claim's parts against the seeds its tasks are registered with
-        for p in claim["parts"]:
-            p["within_budget"] = p["feasible"] and all(
-                {**registration["tasks"], **tasks}.get(t, {}).get("seeds", 0) >= p["seeds_needed"] for t in p["tasks"])
+    seeds = {t: e["seeds"] for t, e in {**registration["tasks"], **tasks}.items()}
+    added = []
+    for claim in (c for c in new["claims"] if c["id"] not in known):
+        claim = {**claim, "registered": when}
+        seen = sorted({t for p in claim["parts"] for t in p["tasks"] if t in registration["tasks"]})
+        if seen:
+            claim["tasks_registered_before"] = seen
+        for p in claim["parts"]:  # its power against the seeds its tasks are registered with
+            p["within_budget"] = p["feasible"] and all(seeds.get(t, 0) >= p["seeds_needed"] for t in p["tasks"])
+        added.append(claim)
     amendment = {"registered": when, "pilot": new["pilot"], "claims": [c["id"] for c in added], "tasks": sorted(tasks)}
     return {**registration, "claims": registration["claims"] + added, "tasks": {**registration["tasks"], **tasks},
             "amendments": registration.get("amendments", []) + [amendment]}

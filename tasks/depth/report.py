@@ -53,12 +53,15 @@ class FeedForwardDepthReport(TaskReport):
     name = "ff_depth"
     title = "Depth without recurrence: feed-forward stacks"
     tasks = ("ff_depth",)
-    headline = ("test_ppl",)
+    # none in the summary table: it lists models by their zoo label, and these feed-forward stacks carry the
+    # vanilla RNN's name only to pick their nonlinearity
+    headline = ()
 
     def tables(self, records: list[dict]) -> dict[str, pd.DataFrame]:
         # the weight-gradient ratio the claim reads, and beside it the back-propagated signal's (∂L/∂z)
         metrics = ["test_loss", "first_to_last_grad_ratio", "first_to_last_signal_ratio"]
-        return {"ff_depth_skip": summarise(records, metrics, by=("arch", "layers", "skip"), log_scale=metrics[1:])}
+        table = summarise(records, metrics, by=("arch", "layers", "skip"), log_scale=metrics[1:])
+        return {"ff_depth_skip": table.assign(arch=table["arch"].map(ff_name)) if "arch" in table else table}
 
     def plots(self, records: list[dict], out_dir: Path) -> list[Path]:
         runs = ok_runs(records)
@@ -66,10 +69,15 @@ class FeedForwardDepthReport(TaskReport):
             return []
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         return [plot_by_depth(runs, "first_to_last_grad_ratio", "first / last layer gradient norm (geometric "
-                              "mean over steps)", Path(out_dir) / "ff_depth_grad_ratio.png", log=True)]
+                              "mean over steps)", Path(out_dir) / "ff_depth_grad_ratio.png", log=True, name_of=ff_name)]
 
     def claims(self, records: list[dict]) -> list[Claim]:
         return [vanishing_claim("ff_depth.first_layer_vanishing", records)]
+
+
+def ff_name(cell: str) -> str:
+    """The name of a feed-forward stack built with a vanilla RNN's nonlinearity: rnn_tanh → ff-tanh."""
+    return "ff-" + cell.removeprefix("rnn_")
 
 
 def depth_by_skip(records: list[dict], name: str) -> pd.DataFrame:
@@ -84,7 +92,8 @@ def depth_by_skip(records: list[dict], name: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def plot_by_depth(records: list[dict], name: str, ylabel: str, path: Path, log: bool = False) -> Path:
+def plot_by_depth(records: list[dict], name: str, ylabel: str, path: Path, log: bool = False,
+                  name_of=lambda cell: cell) -> Path:
     """Metric against depth: colour per cell type, dash per skip style, 95 % band (t over seeds)."""
     fig, ax = new_figure()
     dashes = {"none": "-", "residual": "-.", "highway": ":"}
@@ -97,7 +106,7 @@ def plot_by_depth(records: list[dict], name: str, ylabel: str, path: Path, log: 
                 continue
             xs = [n for n, _ in points]
             ax.plot(xs, [ci.mean for _, ci in points], dashes[skip], marker="o", color=colour(cell),
-                    label=f"{cell} {skip}")
+                    label=f"{name_of(cell)} {skip}")
             if all(not math.isnan(ci.low) for _, ci in points):
                 ax.fill_between(xs, [ci.low for _, ci in points], [ci.high for _, ci in points],
                                 color=colour(cell), alpha=0.15)
