@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 EXIT_BAD_INPUT = 2
+EXIT_CLOSED_PIPE = 128 + 13  # 128 + SIGPIPE: what a shell reports for a process its reader stopped early
 DEFAULT_OUT = Path("results/latest")  # gitignored: the committed reference report lives in results/reference/
+
+
+def until_the_reader_goes(command: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None) -> int:
+    """`command(argv)`'s exit code, or EXIT_CLOSED_PIPE when the reader of the output stopped early
+    (`--dry-run | head`): no error worth a traceback."""
+    try:
+        code = command(argv)
+        sys.stdout.flush()  # a reader gone shows here, inside the handler, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)  # Python's own advice: no second error flushing stdout
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_CLOSED_PIPE
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -6,11 +6,12 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
+from suite.cli.args import until_the_reader_goes
 from suite.cli.catalogue import answer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    code = answer(sys.argv[1:] if argv is None else argv)
+    code = until_the_reader_goes(answer, sys.argv[1:] if argv is None else argv)
     if code is not None:
         return code
     from suite.cli.main import main as full_command_line

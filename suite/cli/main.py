@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import signal
 import sys
 import time
@@ -11,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from suite.cli.args import DEFAULT_OUT, OneLineParser, add_selection, reproduction_command, selection, split_command, unwritable
+from suite.cli.args import DEFAULT_OUT, until_the_reader_goes, OneLineParser, add_selection, reproduction_command, selection, split_command, unwritable
 from suite.core.config import ConfigError, RunConfig, replace
 from suite.models.zoo import ARCHITECTURES
 from suite.run.identity import BUILTIN_ARCHITECTURES, PluginError, identify, import_plugins
@@ -115,21 +114,11 @@ def _description() -> str:
     return head + f"Commands, anywhere among the arguments (default {DEFAULT_COMMAND}): {commands}."
 
 
-EXIT_CLOSED_PIPE = 128 + signal.SIGPIPE  # what a shell reports for a process its reader stopped early
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit codes: 0 every run finished (ok or diverged: a divergence is a result), 1 a run failed (the
     tables still hold the others), 2 bad input (nothing run or written), 130/143 interrupted, 141 the reader
     of the output stopped early (`--dry-run | head`), which is no error worth a traceback."""
-    try:
-        code = run_command(argv)
-        sys.stdout.flush()  # a reader gone shows here, inside the handler, not at interpreter exit
-        return code
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)  # Python's own advice: no second error flushing stdout
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_CLOSED_PIPE
+    return until_the_reader_goes(run_command, argv)
 
 
 def run_command(argv: Sequence[str] | None = None) -> int:
