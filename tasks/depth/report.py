@@ -68,8 +68,9 @@ class FeedForwardDepthReport(TaskReport):
         if not runs:
             return []
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-        return [plot_by_depth(runs, "first_to_last_grad_ratio", "first / last layer gradient norm (geometric "
-                              "mean over steps)", Path(out_dir) / "ff_depth_grad_ratio.png", log=True, name_of=ff_name)]
+        # the ratio is the geometric mean over training steps (the table's column of the same name)
+        return [plot_by_depth(runs, "first_to_last_grad_ratio", "gradient norm, first / last layer",
+                              Path(out_dir) / "ff_depth_grad_ratio.png", log=True, name_of=ff_name)]
 
     def claims(self, records: list[dict]) -> list[Claim]:
         return [vanishing_claim("ff_depth.first_layer_vanishing", records)]
