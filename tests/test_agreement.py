@@ -1,6 +1,8 @@
 """Agreement measuring: probe frames, the training distribution, item rows from hand-built models of known
 preference, the options, and a tiny run's record. Ground truth comes from the tokens and the lexicon."""
+import json
 from collections import Counter
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -234,6 +236,12 @@ def test_both_objectives_share_one_step_cap_and_stop_on_their_own_validation(siz
     assert lm.steps == number.steps
     assert lm.patience is not None and lm.patience == number.patience
     assert lm.eval_every == number.eval_every < lm.steps
+
+
+def test_the_pilot_runs_as_many_seeds_as_each_objectives_confirmatory_run_registers():
+    registered = json.loads(Path("preregistration/confirm.json").read_text())["tasks"]
+    for name in ("agreement", "agreement_number"):
+        assert get_task(name).seed_count("standard") == registered[name]["seeds"]
 
 
 def test_budget_table_reports_the_cap_and_the_steps_each_objective_used():

@@ -98,7 +98,10 @@ def test_grid_per_size():
     grid = TASK.variants(ModelConfig(arch="lstm"), "quick")
     points = {(v["model"]["layers"], v["model"]["skip"]) for v in grid}
     assert points == {(1, "none"), (4, "none"), (4, "residual"), (4, "highway")}
-    assert len(TASK.variants(ModelConfig(arch="lstm"), "standard")) == 1 + 3 * 3
+    standard = {(v["model"]["layers"], v["model"]["skip"]) for v in TASK.variants(ModelConfig(arch="lstm"), "standard")}
+    assert standard == {(1, "none")} | {(d, s) for d in (2, 4, 8) for s in ("none", "residual")}  # no highway
+    paper = TASK.variants(ModelConfig(arch="lstm"), "paper")
+    assert len(paper) == 1 + 3 * 3 and {"highway"} <= {v["model"]["skip"] for v in paper}
     assert TASK.variants(ModelConfig(arch="gru"), "quick") == [{}]  # depth-1 reference only
     assert TASK.variants(ModelConfig(arch="lstm", layers=2), "quick") == [{}]
     assert TASK.variants(ModelConfig(arch="transformer"), "quick") == [{}]  # refused by skip_reason

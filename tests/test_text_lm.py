@@ -188,6 +188,13 @@ def test_every_family_gets_two_learning_rates_from_its_own_recipe(folder):
                        "transformer": [("adamw", 1e-3), ("adamw", 2.5e-4)]}
 
 
+def test_standard_leaves_the_relu_rnn_out_and_the_paper_preset_runs_it():
+    # No claim reads text_lm's ReLU RNN; at standard its runs cost 7.5 of the pilot's 125 run-minutes.
+    assert TASK.variants(ModelConfig(arch="rnn_relu"), "standard") == []
+    assert len(TASK.variants(ModelConfig(arch="rnn_relu"), "paper")) == 2
+    assert len(TASK.variants(ModelConfig(arch="rnn_tanh"), "standard")) == 2  # the vanilla positive control
+
+
 def test_tables_read_the_learning_rate_each_seed_chose_on_validation():
     runs = [record("gru", 0, [300, 280], 1.0, lr=20.0), record("gru", 0, [250, 200], 1.0, lr=5.0),
             record("gru", 1, [240, 210], 1.0, lr=20.0), record("gru", 1, [260, 230], 1.0, lr=5.0),
