@@ -239,7 +239,8 @@ def test_both_objectives_share_one_step_cap_and_stop_on_their_own_validation(siz
 
 
 def test_the_pilot_runs_as_many_seeds_as_each_objectives_confirmatory_run_registers():
-    registered = json.loads(Path("preregistration/confirm.json").read_text())["tasks"]
+    plan = Path(__file__).resolve().parents[1] / "preregistration" / "confirm.json"
+    registered = json.loads(plan.read_text())["tasks"]
     for name in ("agreement", "agreement_number"):
         assert get_task(name).seed_count("standard") == registered[name]["seeds"]
 
