@@ -16,7 +16,8 @@ from suite.judge.task_report import report_of
 from suite.task import check_run_config, get_task
 from suite.evaluate.testsets import MinimalPair, score_pairs
 from tasks.agreement.items import CorpusSpec, build_vocab, make_corpus, number_examples, to_item
-from tasks.agreement.metrics import from_record, heuristic_correct, item_table, summary_metrics, to_record
+from tasks.agreement.metrics import (from_record, heuristic_correct, item_table, summary_metrics, template_span,
+                                     to_record)
 
 NOUN_NUMBER = LEXICON.noun_number
 NOUN_LEMMA = {f: n.singular for n in LEXICON.nouns for f in (n.singular, n.plural)}
@@ -168,6 +169,30 @@ def test_heuristics_on_hand_built_items():
     assert heuristic_correct("majority_form", fronted, Counter({"are": 5, "is": 3})) is False
     assert heuristic_correct("majority_form", fronted, Counter()) is True  # a tie goes to the singular
     assert heuristic_correct("nearest_noun", item("today", "is", "are"), Counter()) is None
+
+
+def test_the_template_takes_the_first_noun_after_its_cue():
+    def template(prefix, correct, wrong):
+        return heuristic_correct("template", MinimalPair((EOS, *prefix.split()), (correct,), (wrong,)), Counter())
+    assert template("near the keys , the writer of the books", "is", "are") is True  # after the comma
+    assert template("the managers say that the writer near the keys", "is", "are") is True  # after say that
+    assert template("the manager says that the writers near the key", "are", "is") is True
+    # "that" after a noun opens a relative clause, not a cue: the template keeps the first noun
+    assert template("the key near the writer that the managers praise", "is", "are") is True
+    assert template("near the keys the writer", "is", "are") is False  # no cue: the first noun, an attractor
+    assert template("today ,", "is", "are") is None  # no noun to take
+
+
+def test_the_template_finds_every_subject_todays_probes_mark_with_a_cue(corpus):
+    """Why the report's template check fails (issue 19, item 7): every fronted phrase of the probes ends in a
+    comma or in "that" after a complement verb, so a positional template never errs. Ground truth: each
+    sentence's subject number, from the generator's own record of it."""
+    attractor_items = [s for s in corpus.test if s.attractors > 0]
+    assert {s.shape for s in attractor_items} == {"plain", "preposed_pp", "complement"}
+    for s in attractor_items:
+        item = MinimalPair((EOS, *s.tokens[:s.verb_index]), ("x",), ("y",))
+        span = template_span(item.prefix)
+        assert [LEXICON.noun_number[t] for t in span if t in LEXICON.noun_number][0] == s.subject_plural
 
 
 # --------------------------------------------------------------------------- options and runs

@@ -12,16 +12,19 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from suite.data.grammar import LEXICON, Lexicon
+from suite.data.grammar import COMPLEMENT_VERBS, LEXICON, Lexicon
 from suite.evaluate.testsets import MinimalPair
 
 ITEM_COLUMNS = ("item", "source", "correct", "margin", "attractors", "intervening_nouns", "construction",
                 "distance", "subject_plural", "nearest_noun_plural")
-HEURISTICS = ("first_noun", "nearest_noun", "majority_noun", "majority_form")
+HEURISTICS = ("first_noun", "nearest_noun", "majority_noun", "majority_form", "template")
 HEURISTIC_HELP = {"first_noun": "agree with the first noun of the prefix",
                   "nearest_noun": "agree with the noun nearest the verb (sequential recency)",
                   "majority_noun": "agree with the number most nouns of the prefix have (ties: nearest)",
-                  "majority_form": "choose the verb form seen more often in training"}
+                  "majority_form": "choose the verb form seen more often in training",
+                  "template": "agree with the first noun after a comma, or after 'that' following a complement "
+                              "verb; with neither cue, the first noun (a positional template)"}
+COMPLEMENT_FORMS = frozenset(form for verb in COMPLEMENT_VERBS for form in (verb.singular, verb.plural))
 
 
 def heuristic_correct(name: str, item: MinimalPair, form_counts: Counter,
@@ -31,16 +34,28 @@ def heuristic_correct(name: str, item: MinimalPair, form_counts: Counter,
     if name == "majority_form":  # ties go to the singular form
         c, w = form_counts[item.correct[0]], form_counts[item.wrong[0]]
         return c > w if c != w else correct_plural is False
-    nouns = [lexicon.noun_number[t] for t in item.prefix if t in lexicon.noun_number]
+    words = template_span(item.prefix) if name == "template" else item.prefix  # the template: a first noun
+    nouns = [lexicon.noun_number[t] for t in words if t in lexicon.noun_number]
     if not nouns or correct_plural is None:
         return None
-    if name == "first_noun":
+    if name in ("first_noun", "template"):
         return nouns[0] == correct_plural
     if name == "nearest_noun":
         return nouns[-1] == correct_plural
     plural = sum(nouns)
     majority = nouns[-1] if 2 * plural == len(nouns) else 2 * plural > len(nouns)
     return majority == correct_plural
+
+
+def template_span(prefix: Sequence[str]) -> Sequence[str]:
+    """The part of the prefix a positional template looks for the subject in: what follows the first comma, or
+    the first "that" right after a complement verb; the whole prefix when neither cue is there. The probes mark
+    their fronted material with exactly these cues, so this template is a baseline the items must also defeat
+    (issue 19, item 7) — the report shows how often it errs."""
+    for i, token in enumerate(prefix):
+        if token == "," or (token == "that" and i > 0 and prefix[i - 1] in COMPLEMENT_FORMS):
+            return prefix[i + 1:]
+    return prefix
 
 
 def item_table(items: Sequence[MinimalPair], correct: Sequence[bool], margins: Sequence[float],

@@ -188,19 +188,30 @@ class AgreementReport(TaskReport):
 
     def checks(self, records: list[dict]) -> list[Check]:
         items = evidence.items_frame(records)
-        rule = f"each of first-noun, nearest-noun and majority-noun heuristics errs on ≥ {HEURISTIC_FLOOR:.0%} of attractor items"
-        # What the check measures, and no more: three named heuristics. A positional template (the first noun
-        # after a comma, or after "that" following a complement verb) is not among them and is not ruled out.
-        statement = ("the probe items defeat three surface heuristics: agreeing with the first noun, with the noun "
-                     "nearest the verb, or with the majority of the nouns (a positional template is not tested)")
-        columns = [f"h_{h}" for h in ("first_noun", "nearest_noun", "majority_noun")]
-        if items.empty or any(c not in items for c in columns):
-            return [Check("agreement.heuristics_fail", statement, None, "no item rows with heuristic columns", rule)]
-        attr = items[(items["attractors"] > 0) & (items["task"] == LM_TASK)]
-        attr = attr[attr["model"] == attr["model"].iloc[0]] if not attr.empty else attr
-        errors = {c[2:]: 1 - attr[c].dropna().astype(bool).mean() for c in columns}
-        return [Check("agreement.heuristics_fail", statement, all(e >= HEURISTIC_FLOOR for e in errors.values()),
-                      ", ".join(f"{k}: {v:.1%}" for k, v in errors.items()), rule), calibration_check(items, records)]
+        nouns = heuristic_check(items, "agreement.heuristics_fail", ("first_noun", "nearest_noun", "majority_noun"),
+                                "the probe items defeat three surface heuristics: agreeing with the first noun, "
+                                "with the noun nearest the verb, or with the majority of the nouns")
+        # Checked apart, because today's probes fail it: their fronted material ends in a comma or in "that"
+        # after a complement verb, so a template that takes the first noun after those cues finds every subject
+        # (issue 19, item 7: items without fixed cues are the next design change).
+        template = heuristic_check(items, "agreement.template_fails", ("template",),
+                                   "the probe items defeat a positional template: the first noun after a comma, or "
+                                   "after 'that' following a complement verb (else the first noun)")
+        return [nouns, template, calibration_check(items, records)]
+
+
+def heuristic_check(items: pd.DataFrame, name: str, heuristics: tuple[str, ...], statement: str) -> Check:
+    """Does each of `heuristics` err on at least HEURISTIC_FLOOR of the attractor items (one LM's rows: the
+    heuristics' columns depend only on the items)?"""
+    rule = f"{', '.join(h.replace('_', '-') for h in heuristics)} errs on ≥ {HEURISTIC_FLOOR:.0%} of attractor items"
+    columns = [f"h_{h}" for h in heuristics]
+    if items.empty or any(c not in items for c in columns):
+        return Check(name, statement, None, "no item rows with these heuristics' columns", rule)
+    attr = items[(items["attractors"] > 0) & (items["task"] == LM_TASK)]
+    attr = attr[attr["model"] == attr["model"].iloc[0]] if not attr.empty else attr
+    errors = {c[2:]: 1 - attr[c].dropna().astype(bool).mean() for c in columns}
+    return Check(name, statement, all(e >= HEURISTIC_FLOOR for e in errors.values()),
+                 ", ".join(f"{k}: {v:.1%}" for k, v in errors.items()), rule)
 
 
 def calibration_check(items: pd.DataFrame, records: list[dict]) -> Check:
