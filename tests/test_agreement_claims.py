@@ -254,6 +254,17 @@ def test_report_tables_and_checks_from_records(tmp_path):
                                                               "agreement_number_attractors.png"]
 
 
+def test_a_heuristic_check_holds_exactly_when_each_heuristic_errs_on_a_quarter_of_attractor_items():
+    from tasks.agreement.report import heuristic_check
+
+    def rows(template_right: list[bool]) -> pd.DataFrame:  # one LM's attractor items, plus one item without
+        return pd.DataFrame({"task": "agreement", "model": "lstm", "attractors": [1] * len(template_right) + [0],
+                             "h_template": template_right + [False]})
+    assert heuristic_check(rows([False, True, True, True]), "t", ("template",), "").passed is True  # 25 %
+    assert heuristic_check(rows([False] + [True] * 4), "t", ("template",), "").passed is False  # 20 %
+    assert heuristic_check(rows([True]), "t", ("first_noun",), "").passed is None  # no such column
+
+
 def test_the_power_table_checks_the_assumed_seed_sd_against_the_sweep():
     """Seeds that disagree more than the power analysis assumed (per-seed offsets of SD 0.12, so a paired
     difference of SD ≈ 0.17, against 0.04 for the objective rule) show up as a larger observed SD and a larger
