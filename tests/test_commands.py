@@ -107,6 +107,26 @@ def test_preregister_writes_the_plan_from_a_finished_pilot(tmp_path, capsys, mon
     assert command[2:4] == ["--preset", "standard"] and command[command.index("--out") + 1] == out
 
 
+def test_preregister_redesign_moves_a_task_to_a_fresh_block_and_refuses_an_unregistered_one(tmp_path, capsys,
+                                                                                               monkeypatch):
+    target = tmp_path / "confirm.json"
+    monkeypatch.setattr(seed_blocks, "registration_path", lambda: target)
+    out = str(tmp_path / "pilot")
+    assert main([*PILOT, "--seeds", "0,1", "--out", out]) == 0
+    assert main(["preregister", *PILOT, "--seeds", "0,1", "--out", out]) == 0
+    capsys.readouterr()
+    code, err = run_cli(capsys, "preregister", *PILOT, "--seeds", "0,1", "--out", out, "--redesign", "grammar_lm")
+    assert code == 2 and err.count("\n") == 1 and "cannot redesign grammar_lm" in err
+    code, err = run_cli(capsys, "preregister", *PILOT, "--seeds", "0,1", "--out", out, "--amend",
+                        "--redesign", "fault_sleep")
+    assert code == 2 and "not allowed with argument" in err
+    assert main(["preregister", *PILOT, "--seeds", "0,1", "--out", out, "--redesign", "fault_sleep"]) == 0
+    printed = capsys.readouterr().out
+    registration = json.loads(target.read_text())
+    assert registration["tasks"]["fault_sleep"]["first_seed"] == 3000 and "3 confirmatory seeds from 3000" in printed
+    assert registration["amendments"][-1]["superseded"]["tasks"]["fault_sleep"]["first_seed"] == 2000
+
+
 @pytest.mark.parametrize("pilot_seeds,seeds,expected", [
     ("1000", "1000", "has runs on non-exploratory seeds (1000)"),
     (None, "0", "no runs under"),

@@ -134,7 +134,52 @@ def test_an_amendment_adds_only_what_the_registration_lacks_and_stamps_it(rule_m
     assert amended["tasks"]["task_b"] == replan["tasks"]["task_b"] and amended["registered"] == first["registered"]
     assert amended["amendments"] == [{"registered": "2026-12-03 11:38 UTC", "pilot": {"seeds": [0]},
                                       "claims": ["test.later"], "tasks": ["task_b"]}]
-    assert prereg.status(later, {2000, 2001}, amended, ["2026-12-03T12:00:00+0000"]) == prereg.CONFIRMATORY
+    assert prereg.status(later, {2000, 2001}, amended, [("task_b", "2026-12-03T12:00:00+0000")]) == \
+        prereg.CONFIRMATORY
+
+
+def two_task_claim(rng, sd_a, sd_b):
+    c = Claim("test.claim", "an effect exists", "a paper", "per seed, t-interval", "inconclusive", "",
+              code=("rule_for_prereg_test",))
+    return claim_from_parts(c, [judge_part("lstm", RULE, list(rng.normal(0.1, sd_a, 8)), tasks=("task_a",)),
+                                judge_part("gru", RULE, list(rng.normal(0.1, sd_b, 8)), tasks=("task_b",))])
+
+
+def test_a_redesigned_task_is_registered_afresh_on_an_unused_seed_block_and_keeps_what_it_replaced(rule_module):
+    rng = np.random.default_rng(5)
+    first = prereg.plan([two_task_claim(rng, 0.05, 0.05)], ["task_a", "task_b"], {"seeds": list(range(8))})
+    first["registered"], first["budget_seed_cap"] = "2026-12-01 09:00 UTC", 6
+    # the new design of task_a is noisier: its part needs more seeds; the pilot ran task_a only
+    pilot = two_task_claim(rng, 0.2, 0.05)
+    pilot = claim_from_parts(Claim(pilot.id, pilot.statement, pilot.source, pilot.rule, "inconclusive", "",
+                                   code=pilot.code), [pilot.parts[0]])
+    new = prereg.plan([pilot], ["task_a"], {"seeds": [0, 1]})
+    redone = prereg.redesign(first, new, ["task_a"], "2026-12-03 18:00 UTC", [pilot])
+    assert redone["tasks"]["task_a"]["first_seed"] == 3000 and redone["tasks"]["task_b"] == first["tasks"]["task_b"]
+    assert redone["tasks"]["task_a"]["seeds"] == min(new["tasks"]["task_a"]["seeds_needed"], 6)
+    entry = redone["claims"][0]
+    assert entry["registered"] == "2026-12-03 18:00 UTC"
+    assert [p["name"] for p in entry["parts"]] == ["lstm", "gru"]  # task_b's part as registered
+    assert entry["parts"][0] == {**new["claims"][0]["parts"][0], "within_budget": entry["parts"][0]["within_budget"]}
+    assert entry["parts"][1]["measured_spread"] == first["claims"][0]["parts"][1]["measured_spread"]
+    assert entry["rule_hash"] == first["claims"][0]["rule_hash"]  # same rule over the merged parts
+    change = redone["amendments"][-1]
+    assert change["superseded"] == {"tasks": {"task_a": first["tasks"]["task_a"]}, "claims": [first["claims"][0]]}
+    # judged on the new block, after the redesign: confirmatory; a record from before it is not
+    whole = two_task_claim(rng, 0.2, 0.05)
+    # task_b's records ran before the redesign, under its first registration: they may; task_a's may not
+    earlier_b = ("task_b", "2026-12-02T10:00:00+0000")
+    assert prereg.status(whole, {3000}, redone, [("task_a", "2026-12-03T18:30:00+0000"), earlier_b]) == \
+        prereg.CONFIRMATORY
+    assert prereg.status(whole, {3000}, redone, [("task_a", "2026-12-03T17:30:00+0000"), earlier_b]).startswith(
+        prereg.AFTER_DATA + " (registered 2026-12-03 18:00")
+    assert prereg.status(whole, {3000}, redone, [("task_b", "2026-12-01T08:00:00+0000")]).startswith(
+        prereg.AFTER_DATA + " (registered 2026-12-01 09:00")
+    # a second redesign takes the next block, past every block used before
+    again = prereg.redesign(redone, new, ["task_a"], "2026-12-04 09:00 UTC", [pilot])
+    assert again["tasks"]["task_a"]["first_seed"] == 4000
+    with pytest.raises(ValueError, match="cannot redesign task_c: a redesign needs a task that is registered"):
+        prereg.redesign(first, new, ["task_c"], "2026-12-03 18:00 UTC", [pilot])
 
 
 def test_a_claim_added_on_a_task_registered_before_it_reads_exploratory_whenever_its_records_ran(rule_module):
@@ -147,7 +192,7 @@ def test_a_claim_added_on_a_task_registered_before_it_reads_exploratory_whenever
     on_a = claim_from_parts(on_a, [judge_part("lstm", RULE, list(rng.normal(0.1, 0.05, 8)), tasks=("task_a",))])
     amended = prereg.amend(first, prereg.plan([on_a], ["task_a"], {"seeds": [0]}), "2026-12-03 11:38 UTC")
     assert amended["claims"][1]["tasks_registered_before"] == ["task_a"]
-    assert prereg.status(on_a, {2000, 2001}, amended, ["2026-12-03T13:00:00+0000"]) == (
+    assert prereg.status(on_a, {2000, 2001}, amended, [("task_a", "2026-12-03T13:00:00+0000")]) == (
         f"{prereg.ON_SEEN_SEEDS} (task_a)")
 
 
@@ -156,13 +201,14 @@ def test_a_claim_registered_after_its_first_record_started_reads_exploratory(rul
     registration = prereg.plan([claim(list(rng.normal(0.1, 0.05, 8)))], ["task_a"], {"seeds": list(range(8))})
     registration["claims"][0]["registered"] = "2026-12-03 11:38 UTC"
     same, seeds = claim([0.1, 0.12, 0.09]), {2000, 2001, 2002}
-    after = ["2026-12-03T12:05:00+0000", "2026-12-03T12:01:10+0000"]
+    after = [("task_a", "2026-12-03T12:05:00+0000"), ("task_a", "2026-12-03T12:01:10+0000")]
     assert prereg.status(same, seeds, registration, after) == prereg.CONFIRMATORY
-    before = after + ["2026-12-03T09:26:06+0000"]
+    before = after + [("task_a", "2026-12-03T09:26:06+0000")]
     assert prereg.status(same, seeds, registration, before) == (
         f"{prereg.AFTER_DATA} (registered 2026-12-03 11:38, first record 2026-12-03 09:26 UTC)")
     # a record stamped in another zone is compared in UTC: 12:30+0100 is 11:30 UTC, before the registration
-    assert prereg.status(same, seeds, registration, ["2026-12-03T12:30:00+0100"]).startswith(prereg.AFTER_DATA)
+    assert prereg.status(same, seeds, registration, [("task_a", "2026-12-03T12:30:00+0100")]).startswith(
+        prereg.AFTER_DATA)
     # without a claim's own stamp the registration's is used
     del registration["claims"][0]["registered"]
     registration["registered"] = "2026-12-03 00:51 UTC"

@@ -98,9 +98,14 @@ def add_budget_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pilot-slowdown", type=float, default=1.0,
                    help="how many times slower the pilot ran than the confirmatory run will (a pilot run on a "
                         "busy machine: rerun one of its configs on the idle one and divide); default 1")
-    p.add_argument("--amend", action="store_true",
-                   help="add only the claims and tasks the existing pre-registration lacks (a claim or task "
-                        "built after it), each stamped with today's time; nothing registered before changes")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--amend", action="store_true",
+                     help="add only the claims and tasks the existing pre-registration lacks (a claim or task "
+                          "built after it), each stamped with today's time; nothing registered before changes")
+    how.add_argument("--redesign", metavar="TASKS", default="",
+                     help="comma-separated registered tasks whose design (data, probes) changed: register them "
+                          "and the claims on them afresh from this pilot, on a seed block not used before; what "
+                          "they replace stays in the file as superseded")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -222,13 +227,15 @@ def preregister(args: argparse.Namespace, configs: list[RunConfig], parser, comm
         parser.error("--budget-minutes and --pilot-slowdown must be positive")
     from suite.judge.report import write_preregistration
 
+    redesign = tuple(t for t in args.redesign.split(",") if t)
     try:
         registration = write_preregistration(records, path, command, args.budget_minutes, args.pilot_slowdown,
-                                             amend=args.amend)
+                                             amend=args.amend, redesign=redesign)
     except ValueError as exc:
         parser.error(str(exc))
-    added = registration["amendments"][-1] if args.amend else None
-    print(f"{'amended' if added else 'wrote'} {path} from {len(records)} pilot runs")
+    added = registration["amendments"][-1] if args.amend or redesign else None
+    done = "redesigned tasks in" if redesign else "amended" if added else "wrote"
+    print(f"{done} {path} from {len(records)} pilot runs")
     for task, entry in registration["tasks"].items():
         if added is None or task in added["tasks"]:
             print(f"  {task:<18} {entry['seeds']} confirmatory seeds from {entry['first_seed']}")

@@ -63,7 +63,7 @@ def judge(report: TaskReport, finished: list[dict], out_dir: Path,
     plots = report.plots(mine, out_dir / "plots")
     claims = report.claims(literature_runs(mine))
     seeds = {r["config"]["seed"] for r in mine}
-    started = [r["started"] for r in mine if r.get("started")]
+    started = [(r["config"]["task"], r["started"]) for r in mine if r.get("started")]
     statuses = {c.id: preregistration.status(c, seeds, registration, started) for c in claims}
     return Section(report, tables, plots, claims, report.checks(mine), statuses)
 
@@ -164,10 +164,11 @@ def seconds_per_seed(records: list[dict]) -> dict[str, float]:
 
 def write_preregistration(records: list[dict], path: Path, command: str,
                           budget_minutes: float = preregistration.BUDGET_MINUTES, slowdown: float = 1.0,
-                          amend: bool = False) -> dict[str, Any]:
+                          amend: bool = False, redesign: tuple[str, ...] = ()) -> dict[str, Any]:
     """From a pilot on exploratory seeds: every claim's rule hash, the variability of each part and the seeds
     its power needs, and per task the confirmatory seeds (suite/judge/preregistration.py `plan`). With
-    `amend`, only the claims and tasks the existing registration lacks are added to it (`amend`)."""
+    `amend`, only the claims and tasks the existing registration lacks are added to it (`amend`); with
+    `redesign`, those tasks and the claims on them are registered afresh on a new seed block (`redesign`)."""
     seeds = sorted({r["config"]["seed"] for r in records})
     if not seeds or seeds[-1] >= preregistration.EXPLORATORY_BELOW:
         raise ValueError(f"a pilot must use exploratory seeds only (below {preregistration.EXPLORATORY_BELOW}); "
@@ -177,13 +178,16 @@ def write_preregistration(records: list[dict], path: Path, command: str,
              "code_versions": facts["code_versions"]}
     tasks = sorted({r["config"]["task"] for r in records})
     cost = {task: seconds / slowdown for task, seconds in seconds_per_seed(records).items()}
-    registration = preregistration.plan(literature_claims(records), tasks, pilot, cost, budget_minutes)
+    claims = literature_claims(records)
+    registration = preregistration.plan(claims, tasks, pilot, cost, budget_minutes)
     registration["pilot_slowdown"] = slowdown
-    registration["registered"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    if amend:
+    registration["registered"] = when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    if amend or redesign:
         existing = preregistration.load(path)
         if existing is None:
-            raise ValueError(f"nothing to amend: {path} does not exist; register without --amend first")
-        registration = preregistration.amend(existing, registration, registration["registered"])
+            raise ValueError(f"nothing to {'amend' if amend else 'redesign'}: {path} does not exist; register "
+                             "without --amend or --redesign first")
+        registration = (preregistration.amend(existing, registration, when) if amend else
+                        preregistration.redesign(existing, registration, list(redesign), when, claims))
     write_text_atomic(path, json.dumps(registration, indent=1, ensure_ascii=False) + "\n")
     return registration

@@ -1,5 +1,7 @@
 """recall's report: the tuning grid and what was chosen, learnt-or-not per run, accuracy against distance,
-memory span; the claim that gated cells recall over longer distances (rules.py); the equal-tuning-budget check."""
+memory span; the claim that gated cells recall over longer distances (rules.py); the equal-tuning-budget check;
+and the same tables for recall_lm, the stories trained as a plain language model (lm_task.py), which no claim
+reads: the page shows whether that objective finds the dependency under recall's budget."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,6 +12,7 @@ from suite.judge.analysis import group_by, label, ok_runs, seed
 from suite.judge.claims import Check, Claim
 from suite.judge.task_report import TaskReport, register_report
 
+from .lm_task import LM_TASK
 from .outcomes import tuned_runs
 from .rules import gated_span_claim, lstm_default_claim
 from .task import Recall
@@ -22,20 +25,25 @@ TASK = "recall"
 class RecallReport(TaskReport):
     name = "recall"
     title = "Long-distance recall (the 'tickets' example)"
-    tasks = (TASK,)
+    tasks = (TASK, LM_TASK)
     headline = ()  # accuracy is a curve over distance; the tuned numbers are on the recall page
 
     def validation_score(self, record: dict) -> tuple[float, float]:
         return Recall().validation_score(record)  # the one outcomes.tuned_runs chooses by (see Recall)
 
     def tables(self, records: list[dict]) -> dict[str, pd.DataFrame]:
+        tables: dict[str, pd.DataFrame] = {}
         runs = ok_runs(records, TASK)
-        if not runs:
-            return {}
-        tuned = tuned_runs(runs)
-        return {"recall_tuning": tuning_table(records, tuned), "recall_status": status_table(tuned),
-                "recall_span": span_table(tuned), "recall_accuracy": accuracy_table(tuned),
-                "recall_detail": detail_table(tuned)}
+        if runs:
+            tuned = tuned_runs(runs)
+            tables |= {"recall_tuning": tuning_table(records, tuned), "recall_status": status_table(tuned),
+                       "recall_span": span_table(tuned), "recall_accuracy": accuracy_table(tuned),
+                       "recall_detail": detail_table(tuned)}
+        lm_runs = ok_runs(records, LM_TASK)  # one grid point per architecture: nothing to choose among
+        if lm_runs:
+            tables |= {"recall_lm_status": status_table(lm_runs), "recall_lm_span": span_table(lm_runs),
+                       "recall_lm_accuracy": accuracy_table(lm_runs)}
+        return tables
 
     def plots(self, records: list[dict], out_dir: Path) -> list[Path]:
         runs = ok_runs(records, TASK)
