@@ -49,9 +49,9 @@ def heuristic_correct(name: str, item: MinimalPair, form_counts: Counter,
 
 def template_span(prefix: Sequence[str]) -> Sequence[str]:
     """The part of the prefix a positional template looks for the subject in: what follows the first comma, or
-    the first "that" right after a complement verb; the whole prefix when neither cue is there. The probes mark
-    their fronted material with exactly these cues, so this template is a baseline the items must also defeat
-    (issue 19, item 7) — the report shows how often it errs."""
+    the first "that" right after a complement verb; the whole prefix when neither cue is there. The grammar's
+    own fronted shapes carry exactly these cues, so a template finds their subjects without syntax; the probes'
+    cueless shapes (shapes.py) are what defeats it (issue 19, item 7) — the report shows how often it errs."""
     for i, token in enumerate(prefix):
         if token == "," or (token == "that" and i > 0 and prefix[i - 1] in COMPLEMENT_FORMS):
             return prefix[i + 1:]
