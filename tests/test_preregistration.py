@@ -158,7 +158,7 @@ def test_a_redesigned_task_is_registered_afresh_on_an_unused_seed_block_and_keep
     assert redone["tasks"]["task_a"]["first_seed"] == 3000 and redone["tasks"]["task_b"] == first["tasks"]["task_b"]
     assert redone["tasks"]["task_a"]["seeds"] == min(new["tasks"]["task_a"]["seeds_needed"], 6)
     entry = redone["claims"][0]
-    assert entry["registered"] == "2026-12-03 18:00 UTC"
+    assert entry["registered"] == "2026-12-01 09:00 UTC" and entry["redesigned"] == {"task_a": "2026-12-03 18:00 UTC"}
     assert [p["name"] for p in entry["parts"]] == ["lstm", "gru"]  # task_b's part as registered
     assert entry["parts"][0] == {**new["claims"][0]["parts"][0], "within_budget": entry["parts"][0]["within_budget"]}
     assert entry["parts"][1]["measured_spread"] == first["claims"][0]["parts"][1]["measured_spread"]
@@ -175,9 +175,18 @@ def test_a_redesigned_task_is_registered_afresh_on_an_unused_seed_block_and_keep
         prereg.AFTER_DATA + " (registered 2026-12-03 18:00")
     assert prereg.status(whole, {3000}, redone, [("task_b", "2026-12-01T08:00:00+0000")]).startswith(
         prereg.AFTER_DATA + " (registered 2026-12-01 09:00")
-    # a second redesign takes the next block, past every block used before
+    # a second redesign takes the next block, past every block used before; redesigning task_b later leaves
+    # task_a's records counted from task_a's own redesign
     again = prereg.redesign(redone, new, ["task_a"], "2026-12-04 09:00 UTC", [pilot])
     assert again["tasks"]["task_a"]["first_seed"] == 4000
+    b_pilot = claim_from_parts(Claim(pilot.id, pilot.statement, pilot.source, pilot.rule, "inconclusive", "",
+                                     code=pilot.code), [whole.parts[1]])
+    b_new = prereg.plan([b_pilot], ["task_b"], {"seeds": [0, 1]})
+    both = prereg.redesign(redone, b_new, ["task_b"], "2026-12-05 09:00 UTC", [b_pilot])
+    assert both["tasks"]["task_b"]["first_seed"] == 4000 and both["tasks"]["task_a"]["first_seed"] == 3000
+    assert both["claims"][0]["redesigned"] == {"task_a": "2026-12-03 18:00 UTC", "task_b": "2026-12-05 09:00 UTC"}
+    assert prereg.status(whole, {3000, 4000}, both, [("task_a", "2026-12-04T10:00:00+0000"),
+                                                     ("task_b", "2026-12-05T10:00:00+0000")]) == prereg.CONFIRMATORY
     with pytest.raises(ValueError, match="cannot redesign task_c: a redesign needs a task that is registered"):
         prereg.redesign(first, new, ["task_c"], "2026-12-03 18:00 UTC", [pilot])
 

@@ -140,10 +140,9 @@ def status(claim: Claim, seeds: set[int], registration: dict[str, Any] | None,
         return NOT_REGISTERED
     if entry.get("tasks_registered_before"):
         return f"{ON_SEEN_SEEDS} ({', '.join(entry['tasks_registered_before'])})"
-    early = [(registered, first) for registered, first in _first_starts(entry, registration, started)
-             if registered and first and first < registered]
+    early = _first_early_record(entry, registration, started)
     if early:
-        registered, first = early[0]
+        registered, first = early
         return f"{AFTER_DATA} (registered {registered:%Y-%m-%d %H:%M}, first record {first:%Y-%m-%d %H:%M} UTC)"
     if entry["rule_hash"] != rule_hash(claim):
         # Which parts a claim has depends on the data (a task the pilot did not run, a positive control passed or
@@ -164,20 +163,18 @@ def status(claim: Claim, seeds: set[int], registration: dict[str, Any] | None,
     return CONFIRMATORY
 
 
-def _first_starts(entry: dict[str, Any], registration: dict[str, Any], started: Iterable[tuple[str, str]]
-                  ) -> list[tuple[datetime | None, datetime | None]]:
-    """(when the claim was registered for them, the first record's start) per group of records: one group, or
-    after a redesign (`redesign`) two — the redesigned tasks' records against the redesign's time, the other
-    tasks' against the claim's registration before it."""
+def _first_early_record(entry: dict[str, Any], registration: dict[str, Any], started: Iterable[tuple[str, str]]
+                        ) -> tuple[datetime, datetime] | None:
+    """(when the claim was registered for its task, the start) of the earliest record that started before that,
+    or None. A task redesigned after the claim's registration (`redesign`) counts from its redesign."""
     registered = _moment(entry.get("registered") or registration.get("registered"))
-    redesigned = set(entry.get("redesigned_tasks", ()))
-    before = _moment(entry.get("registered_before") or registration.get("registered"))
-    groups: dict[bool, list[datetime]] = {True: [], False: []}
+    redesigned = {task: _moment(when) for task, when in entry.get("redesigned", {}).items()}
+    early = []
     for task, start in started:
-        moment = _moment(start)
-        if moment:
-            groups[not redesigned or task in redesigned].append(moment)
-    return [(registered, min(groups[True], default=None)), (before, min(groups[False], default=None))]
+        limit, moment = redesigned.get(task, registered), _moment(start)
+        if limit and moment and moment < limit:
+            early.append((moment, limit))
+    return (min(early)[1], min(early)[0]) if early else None
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -229,52 +226,60 @@ def redesign(registration: dict[str, Any], new: dict[str, Any], tasks: list[str]
     `new`, a plan from a pilot of the new design on exploratory seeds. Each task gets a seed block no
     registration has used (its old confirmatory seeds were run and seen under the old design) and the seeds
     its claims now need, under the seed cap the whole run was fitted to. Each claim with a part on one of them
-    is re-planned — those parts from the new pilot, its other parts as registered — and stamped `when`, which
-    the redesigned tasks' records must start after (`registered_before` still holds for its other tasks'); its
-    rule hash is recomputed over the merged parts (`claims`: the pilot's claim objects). What was replaced stays
-    in the amendment (`superseded`), so the file shows what was registered first and why it changed. Claims
-    without power-planned parts keep their entries: the fresh seed block is what confirms them again."""
+    is re-planned (`replanned`). What was replaced stays in the amendment (`superseded`), so the file shows what
+    was registered first and why it changed. Claims without power-planned parts keep their entries: the fresh
+    seed block is what confirms them again."""
     missing = [t for t in tasks if t not in new["tasks"] or t not in registration["tasks"]]
     if missing:
         raise ValueError(f"cannot redesign {', '.join(missing)}: a redesign needs a task that is registered and "
                          f"in the pilot; registered: {', '.join(sorted(registration['tasks']))}")
-    start = max([e["first_seed"] for e in registration["tasks"].values()] +
-                [s.get("first_seed", 0) for a in registration.get("amendments", [])
-                 for s in a.get("superseded", {}).get("tasks", {}).values()]) + 1000
-    cap = registration.get("budget_seed_cap")
+    cap, start = registration.get("budget_seed_cap"), unused_seed_block(registration)
     task_entries = {t: {**new["tasks"][t], "first_seed": start,
                         "seeds": min(new["tasks"][t]["seeds_needed"], cap) if cap else new["tasks"][t]["seeds"]}
                     for t in tasks}
-    seeds = {t: e["seeds"] for t, e in {**registration["tasks"], **task_entries}.items()}
-    planned = {c["id"]: c for c in new["claims"]}
-    by_id = {c.id: c for c in claims}
+    all_tasks = {**registration["tasks"], **task_entries}
+    seeds = {t: e["seeds"] for t, e in all_tasks.items()}
+    planned, by_id = {c["id"]: c for c in new["claims"]}, {c.id: c for c in claims}
     replaced, entries = [], []
     for old in registration["claims"]:
         fresh = planned.get(old["id"])
         if fresh is None or not _reads(old, tasks) | _reads(fresh, tasks):
             entries.append(old)
             continue
-        parts = [p for p in fresh["parts"] if set(p["tasks"]) <= set(tasks)]
-        parts += [p for p in old["parts"] if not set(p["tasks"]) & set(tasks)]
-        for p in parts:
-            p["within_budget"] = p["feasible"] and all(seeds.get(t, 0) >= p["seeds_needed"] for t in p["tasks"])
-        entry = {**fresh, "parts": parts, "registered": when,
-                 "registered_before": old.get("registered") or registration.get("registered"),
-                 "redesigned_tasks": sorted(set(tasks) | set(old.get("redesigned_tasks", ()))),
-                 "rule_hash": rule_hash(by_id[old["id"]], [p["rule"] for p in parts])}
-        before = [t for t in old.get("tasks_registered_before", []) if t not in tasks]
-        entry.pop("tasks_registered_before", None)
-        if before:
-            entry["tasks_registered_before"] = before
-        entries.append(entry)
+        entries.append(replanned(old, fresh, by_id[old["id"]], tasks, seeds, when, registration))
         replaced.append(old)
     amendment = {"registered": when, "pilot": new["pilot"], "redesign": True, "tasks": sorted(tasks),
                  "claims": [c["id"] for c in replaced],
                  "superseded": {"tasks": {t: registration["tasks"][t] for t in tasks}, "claims": replaced}}
-    all_tasks = {**registration["tasks"], **task_entries}
     minutes = round(sum(e["seeds"] * e.get("minutes_per_seed", 0.0) for e in all_tasks.values()), 1)
     return {**registration, "claims": entries, "tasks": all_tasks, "estimated_minutes": minutes,
             "amendments": registration.get("amendments", []) + [amendment]}
+
+
+def unused_seed_block(registration: dict[str, Any]) -> int:
+    """The first seed of a block of 1000 past every block any registration of this file has used."""
+    superseded = [entry for change in registration.get("amendments", [])
+                  for entry in change.get("superseded", {}).get("tasks", {}).values()]
+    return max(e["first_seed"] for e in [*registration["tasks"].values(), *superseded]) + 1000
+
+
+def replanned(old: dict[str, Any], fresh: dict[str, Any], claim: Claim, tasks: list[str], seeds: dict[str, int],
+              when: str, registration: dict[str, Any]) -> dict[str, Any]:
+    """A claim's entry after a redesign of `tasks`: its parts on them from the new pilot (`fresh`), its other
+    parts as registered (`old`), each part's power against the seeds now registered; the rule hash recomputed
+    over the merged parts; its registration time kept, and each redesigned task's time (`redesigned`) added —
+    the one its records on that task must start after."""
+    parts = [p for p in fresh["parts"] if set(p["tasks"]) <= set(tasks)]
+    parts += [p for p in old["parts"] if not set(p["tasks"]) & set(tasks)]
+    for p in parts:
+        p["within_budget"] = p["feasible"] and all(seeds.get(t, 0) >= p["seeds_needed"] for t in p["tasks"])
+    entry = {**fresh, "parts": parts, "registered": old.get("registered") or registration["registered"],
+             "redesigned": {**old.get("redesigned", {}), **{t: when for t in tasks}},
+             "rule_hash": rule_hash(claim, [p["rule"] for p in parts])}
+    before = [t for t in old.get("tasks_registered_before", []) if t not in tasks]
+    if before:
+        entry["tasks_registered_before"] = before
+    return entry
 
 
 def _reads(entry: dict[str, Any], tasks: list[str]) -> set[str]:

@@ -43,7 +43,7 @@ PRESETS = {p.name: p for p in [
     Preset("quick", "quick", "every task; rnn_tanh, lstm, gru, 2-layer lstm; 1 seed (< 10 min on 2 cores)",
            (Variant("rnn_tanh"), Variant("lstm"), Variant("gru"), Variant("lstm", layers=2)), (0,)),
     Preset("standard", "standard", "every task and architecture, a 2-layer stack (skips: the depth tasks' grids); "
-           "exploratory seeds (the pilot the confirm preset is planned from; 56 min on 2 cores)",
+           "exploratory seeds (the pilot the confirm preset is planned from; 53 min on 2 cores)",
            _STANDARD_VARIANTS, (0, 1, 2)),
     Preset("confirm", "standard", "the reference run: standard's models and budgets on the fresh confirmatory seed "
            "block (2000 on), as many seeds per task as its claims' power needs (preregistration/confirm.json)",
