@@ -185,8 +185,10 @@ def all_tasks() -> dict[str, Task]:
 def import_task_modules(module: str) -> None:
     """Import `<package>.<module>` beside every registered task's module, where that package has one: how the
     judge finds a task's `report` and `eval` its `probes` without naming a task package, and only when they
-    are asked for (so measuring, listing and refusing never load them)."""
-    for task in all_tasks().values():
+    are asked for (so measuring, listing and refusing never load them). It walks a copy of the registry: an
+    imported module may register a task of its own, and a sweep's final report once stopped on that with
+    "dictionary changed size during iteration"."""
+    for task in list(all_tasks().values()):
         package = type(task).__module__.rpartition(".")[0]
         if package and importlib.util.find_spec(f"{package}.{module}") is not None:
             importlib.import_module(f"{package}.{module}")

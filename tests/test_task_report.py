@@ -61,3 +61,26 @@ def test_task_modules_are_imported_beside_the_tasks_that_have_one():
     assert {"tasks.agreement.probes", "tasks.recall.probes"} <= set(sys.modules)
     import_task_modules("no_such_module")  # a package without one is passed over
     assert not any(name.endswith(".no_such_module") for name in sys.modules)
+
+
+def test_a_task_module_that_registers_a_task_on_import_does_not_stop_the_walk(tmp_path, monkeypatch):
+    """A `report` module that registers a task of its own grows the registry while it is walked."""
+    package = tmp_path / "grows_on_import"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "task.py").write_text(
+        "from suite.task import Task, register_task\n\n"
+        "@register_task\nclass First(Task):\n    name = 'grows_first'\n")
+    (package / "report.py").write_text(
+        "from suite.task import Task, register_task\n\n"
+        "@register_task\nclass Second(Task):\n    name = 'grows_second'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from suite import task as registry
+    monkeypatch.setattr(registry, "TASKS", dict(all_tasks()))  # the real registry is left as it was
+    __import__("grows_on_import.task")
+    try:
+        import_task_modules("report")
+        assert {"grows_first", "grows_second"} <= set(registry.TASKS)
+    finally:
+        for name in ("grows_on_import.report", "grows_on_import.task", "grows_on_import"):
+            sys.modules.pop(name, None)
