@@ -276,3 +276,20 @@ def test_report_is_registered_and_judges_its_records(tmp_path):
     assert [c.id for c in report.claims(recs)] == ["recall.gated_span", "recall.lstm_default"]
     assert [c.id for c in report.checks(recs)] == ["recall.equal_budget"]
     assert report.plots(recs, tmp_path)[0].exists()
+
+
+# --------------------------------------------------------------------------- the page's notes
+
+
+def test_the_page_says_which_vanilla_runs_never_learned_and_why_only_when_one_did():
+    never = REPORTS["recall"].notes(tuned_sweep({"rnn_tanh": [CHANCE, CHANCE], "rnn_relu": [0.9, CHANCE],
+                                                 "lstm": [1.0, 1.0]}, grid_points=2))
+    assert len(never) == 1 and "rnn_tanh 0 of 2; rnn_relu 1 of 2" in never[0]
+    assert "benchmarks/recall_plateau.py" in never[0] and "PLATEAU" not in never[0]
+    assert REPORTS["recall"].notes(tuned_sweep({"rnn_tanh": [0.9], "rnn_relu": [0.9], "lstm": [1.0]})) == []
+
+
+def test_the_page_says_what_recall_lm_is_and_counts_its_runs_that_learned():
+    lm = [record(name, s, flat(a), task="recall_lm") for name, a in (("lstm", CHANCE), ("gru", 0.9)) for s in (0, 1)]
+    notes = REPORTS["recall"].notes(lm)
+    assert len(notes) == 1 and "loss on every token" in notes[0] and "lstm 0 of 2; gru 2 of 2" in notes[0]

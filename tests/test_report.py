@@ -72,6 +72,26 @@ def test_claims_and_checks_of_a_registered_report_reach_the_first_screen(tmp_pat
     assert "a rule" in page and "numbers" in page
 
 
+
+def test_a_reports_notes_open_its_page_before_the_claims(tmp_path):
+    @register_report
+    class Noted(TaskReport):
+        name = "zz_noted"
+        tasks = ("grammar_lm",)
+
+        def notes(self, records):
+            return [f"**Why.** {len(records)} runs read."]
+
+        def claims(self, records):
+            return [Claim("noted.claim", "a noted claim", "Someone (2000)", "a rule", REPRODUCED, "numbers")]
+
+    try:
+        write(tmp_path, [record("lstm", s, 10.0) for s in range(2)])
+    finally:
+        REPORTS.pop("zz_noted")
+    page = (tmp_path / "report" / "zz_noted.md").read_text()
+    assert page.index("../REPORT.md") < page.index("**Why.** 2 runs read.") < page.index("## noted.claim")
+
 def test_tables_left_by_eval_get_a_page_of_their_own(tmp_path, monkeypatch):
     import suite.judge.report
 

@@ -29,6 +29,7 @@ class Section:
     claims: list[Claim] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     statuses: dict[str, str] = field(default_factory=dict)  # claim id -> pre-registration status
+    notes: list[str] = field(default_factory=list)  # paragraphs under the title (TaskReport.notes)
 
     @property
     def page(self) -> str:
@@ -108,6 +109,8 @@ def render_page(section: Section, out_dir: Path, registration: dict[str, Any] | 
     """One section's page: each claim in full (rule and its hash, parts, evidence), checks, tables, plots."""
     rep = section.report
     lines = [f"# {rep.title or rep.name}", "", "[← back to the report](../REPORT.md)", ""]
+    for note in section.notes:
+        lines += [note, ""]
     for c in section.claims:
         status = section.statuses.get(c.id, "")
         lines += [f"## {c.id}", "", f"**Claim.** {c.statement} ({c.source})", "",

@@ -65,7 +65,7 @@ def judge(report: TaskReport, finished: list[dict], out_dir: Path,
     seeds = {r["config"]["seed"] for r in mine}
     started = [(r["config"]["task"], r["started"]) for r in mine if r.get("started")]
     statuses = {c.id: preregistration.status(c, seeds, registration, started) for c in claims}
-    return Section(report, tables, plots, claims, report.checks(mine), statuses)
+    return Section(report, tables, plots, claims, report.checks(mine), statuses, report.notes(mine))
 
 
 class EvaluationPage(TaskReport):

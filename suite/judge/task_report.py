@@ -44,6 +44,11 @@ class TaskReport:
     def checks(self, records: list[dict]) -> list[Check]:
         return []
 
+    def notes(self, records: list[dict]) -> list[str]:
+        """Paragraphs (markdown) under the page's title: what a reader needs to read its tables, e.g. why a model
+        shows no result. Numbers in them come from `records`, or name the script that measured them."""
+        return []
+
     # ----- how the suite reads the records of the tasks this report owns (`report_of`)
     def validation_score(self, record: dict[str, Any]) -> Any:
         """How a point of the tuning grid (`Task.tuning`) is chosen per seed, on validation data only (higher
